@@ -1,0 +1,1 @@
+"""Sub-commands of the `densitytui` CLI, one module each."""

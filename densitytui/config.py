@@ -1,0 +1,346 @@
+"""`config.toml`: where it is found, what it may hold, and how a bad one is reported.
+
+Pydantic validates the file once at start; the hot path then reads plain attributes. Strategy
+sections (`density`, `trend`, `tape`, `signals`, `exits`) can be overridden per symbol in a
+`[symbols.XXX]` table; `Config.strategy(symbol)` returns the merged numbers. Secrets never come
+from here: a key that looks like one is refused with a pointer to the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from densitytui.model import TradingMode
+from densitytui.paths import packaged_file, user_config_dir
+
+ENV_CONFIG = "DENSITYTUI_CONFIG"
+STRATEGY_SECTIONS = ("density", "trend", "tape", "signals", "exits")
+SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
+
+Pct = Annotated[float, Field(ge=0, le=100)]
+PositivePct = Annotated[float, Field(gt=0, le=100)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Venue = Literal["sim", "replay", "paper", "demo", "testnet", "live"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class AppSection(Section):
+    venue: Venue = "sim"
+    mode: TradingMode = TradingMode.SEMI
+    seed: int = 1
+    theme: str = "dark"
+
+
+class LoggingSection(Section):
+    file: str = ""
+    level: LogLevel = "INFO"
+
+
+class StorageSection(Section):
+    url: str = ""
+    retention_days: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError(
+                "allowed: empty (SQLite in the user data dir), sqlite:///PATH or postgresql://DSN"
+            )
+        return url
+
+
+class DensitySection(Section):
+    min_notional_usdt: Positive = 50_000.0
+    auto_turnover_fraction: NonNegative = 0.0
+    relative_factor: Positive = 3.0
+    relative_neighbors: Annotated[int, Field(ge=1, le=50)] = 5
+    side_share_pct: Pct = 5.0
+    max_distance_pct: PositivePct = 2.0
+    min_lifetime_s: NonNegative = 10.0
+    keep_fraction: Annotated[float, Field(gt=0, le=1)] = 0.75
+    cluster_range_pct: Pct = 0.15
+    spoof_pulled_pct: Pct = 60.0
+
+
+class TrendSection(Section):
+    min_change_24h_pct: NonNegative = 2.0
+    pressure_ratio: Positive = 1.2
+    pressure_range_pct: PositivePct = 1.0
+
+
+class TapeSection(Section):
+    velocity_short_s: Positive = 3.0
+    velocity_long_s: Positive = 15.0
+    aggression_window_s: Positive = 10.0
+    spike_baseline_s: Positive = 60.0
+    spike_factor: Positive = 3.0
+    range_hours: tuple[float, ...] = (1.0, 4.0)
+
+    @model_validator(mode="after")
+    def _windows_ordered(self) -> TapeSection:
+        if self.velocity_short_s >= self.velocity_long_s:
+            raise ValueError(
+                f"velocity_short_s ({self.velocity_short_s}) must be shorter than "
+                f"velocity_long_s ({self.velocity_long_s})"
+            )
+        if not self.range_hours or any(h <= 0 for h in self.range_hours):
+            raise ValueError("range_hours must list positive hours, e.g. [1, 4]")
+        return self
+
+
+class SignalsSection(Section):
+    ttl_s: Positive = 60.0
+    breakout_min_erosion_pct: Pct = 30.0
+    breakout_stop_pct: PositivePct = 0.1
+    min_stop_pct: PositivePct = 0.05
+    bounce_max_distance_pct: PositivePct = 0.2
+    bounce_max_erosion_pct: Pct = 10.0
+    bounce_max_eaten_pct: Pct = 10.0
+    bounce_stop_pct: PositivePct = 0.3
+
+
+class ExitsSection(Section):
+    breakeven_trigger_pct: NonNegative = 0.5
+    bounce_exit_erosion_pct: Pct = 65.0
+    velocity_ratio: Positive = 0.5
+    counter_aggression_ratio: Positive = 2.0
+    take_profit_pct: NonNegative = 0.0
+
+
+class RiskSection(Section):
+    max_positions: Annotated[int, Field(ge=1)] = 10
+    position_notional_usdt: Positive = 10.0
+    risk_per_trade_pct: Pct = 0.0
+    leverage: Annotated[float, Field(ge=1, le=100)] = 10.0
+    max_position_exposure_pct: PositivePct = 5.0
+    max_total_exposure_pct: PositivePct = 50.0
+    min_balance_usdt: NonNegative = 10.0
+    daily_loss_limit_pct: PositivePct = 5.0
+    stop_streak_count: Annotated[int, Field(ge=1)] = 3
+    stop_streak_window_min: Positive = 30.0
+    stop_streak_pause_min: NonNegative = 30.0
+    max_drawdown_pct: PositivePct = 10.0
+    max_entry_deviation_pct: PositivePct = 1.0
+    stale_data_s: Positive = 30.0
+
+
+class MoversSection(Section):
+    refresh_s: Positive = 300.0
+    min_turnover_usdt: NonNegative = 1_000_000.0
+    top_gainers: Annotated[int, Field(ge=0)] = 20
+    top_losers: Annotated[int, Field(ge=0)] = 20
+
+
+class PaperSection(Section):
+    starting_balance_usdt: Positive = 1_000.0
+    taker_fee_pct: Pct = 0.055
+
+
+class SimSection(Section):
+    speed: NonNegative = 1.0
+    symbols: tuple[str, ...] = ()
+
+
+class BybitSection(Section):
+    mainnet_rest: str = "https://api.bybit.com"
+    mainnet_public_ws: str = "wss://stream.bybit.com/v5/public/linear"
+    mainnet_private_ws: str = "wss://stream.bybit.com/v5/private"
+    testnet_rest: str = "https://api-testnet.bybit.com"
+    testnet_public_ws: str = "wss://stream-testnet.bybit.com/v5/public/linear"
+    testnet_private_ws: str = "wss://stream-testnet.bybit.com/v5/private"
+    demo_rest: str = "https://api-demo.bybit.com"
+    demo_private_ws: str = "wss://stream-demo.bybit.com/v5/private"
+    recv_window_ms: Annotated[int, Field(ge=1000, le=60_000)] = 5000
+    ping_interval_s: Positive = 20.0
+    orderbook_depth: Literal[1, 50, 200, 1000] = 50
+
+
+class SymbolOverride(Section):
+    """One `[symbols.XXX]` table: `enabled`, then partial strategy sections."""
+
+    enabled: bool = True
+    density: dict[str, Any] = Field(default_factory=dict)
+    trend: dict[str, Any] = Field(default_factory=dict)
+    tape: dict[str, Any] = Field(default_factory=dict)
+    signals: dict[str, Any] = Field(default_factory=dict)
+    exits: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyConfig:
+    """The strategy numbers in force for one symbol."""
+
+    density: DensitySection
+    trend: TrendSection
+    tape: TapeSection
+    signals: SignalsSection
+    exits: ExitsSection
+    enabled: bool = True
+
+
+class Config(Section):
+    app: AppSection = AppSection()
+    logging: LoggingSection = LoggingSection()
+    storage: StorageSection = StorageSection()
+    density: DensitySection = DensitySection()
+    trend: TrendSection = TrendSection()
+    tape: TapeSection = TapeSection()
+    signals: SignalsSection = SignalsSection()
+    exits: ExitsSection = ExitsSection()
+    risk: RiskSection = RiskSection()
+    movers: MoversSection = MoversSection()
+    paper: PaperSection = PaperSection()
+    sim: SimSection = SimSection()
+    bybit: BybitSection = BybitSection()
+    symbols: dict[str, SymbolOverride] = Field(default_factory=dict)
+
+    def _merge(self, symbol: str) -> StrategyConfig:
+        override = self.symbols[symbol]
+        merged: dict[str, Section] = {}
+        for name in STRATEGY_SECTIONS:
+            base: Section = getattr(self, name)
+            changes: dict[str, Any] = getattr(override, name)
+            merged[name] = (
+                type(base).model_validate({**base.model_dump(), **changes}) if changes else base
+            )
+        return StrategyConfig(enabled=override.enabled, **merged)  # type: ignore[arg-type]
+
+    def override_problems(self) -> list[str]:
+        """Every bad key in the `[symbols.XXX]` tables, named in full."""
+        problems: list[str] = []
+        for symbol in self.symbols:
+            try:
+                self._merge(symbol)
+            except ValidationError as exc:
+                section = exc.title.removesuffix("Section").lower()
+                prefix = ("symbols", symbol, section)
+                problems.extend(
+                    _describe({**error, "loc": (*prefix, *error["loc"])}) for error in exc.errors()
+                )
+        return problems
+
+    @cached_property
+    def _strategies(self) -> dict[str, StrategyConfig]:
+        return {symbol: self._merge(symbol) for symbol in self.symbols}
+
+    @cached_property
+    def default_strategy(self) -> StrategyConfig:
+        return StrategyConfig(self.density, self.trend, self.tape, self.signals, self.exits)
+
+    def strategy(self, symbol: str) -> StrategyConfig:
+        """Strategy numbers for `symbol`: its `[symbols.XXX]` overrides over the defaults."""
+        return self._strategies.get(symbol, self.default_strategy)
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `problems` holds one line per bad key."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The first of --config, $DENSITYTUI_CONFIG, ./config.toml, the user config dir, the package."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(ENV_CONFIG)
+    if from_env:
+        return Path(from_env)
+    for candidate in (Path.cwd() / "config.toml", user_config_dir() / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return packaged_file("config.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, Path]:
+    """Read and validate the config that `find_config` picks; raise `ConfigError` on any problem."""
+    source = find_config(path)
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(source), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(source), [f"not valid TOML: {exc}"]) from None
+    return parse_config(raw, str(source)), source
+
+
+def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> Config:
+    secrets = _secret_keys(raw)
+    if secrets:
+        raise ConfigError(
+            source,
+            [
+                f"{key}: secrets are never read from config.toml; set BYBIT_API_KEY and "
+                "BYBIT_API_SECRET in the environment (or DENSITYTUI_SECRETS_FILE, mode 0600)"
+                for key in secrets
+            ],
+        )
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+    problems = config.override_problems()
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _secret_keys(raw: Mapping[str, Any], prefix: str = "") -> list[str]:
+    found: list[str] = []
+    for key, value in raw.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found.extend(_secret_keys(value, dotted + "."))
+        elif any(word in key.lower() for word in SECRET_WORDS):
+            found.append(dotted)
+    return found
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One line for one pydantic error: `key = value: what is allowed`."""
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key; allowed here: {', '.join(_allowed_keys(loc[:-1]))}"
+    if kind == "missing":
+        return f"{key}: required"
+    value = error.get("input")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if isinstance(value, Mapping):
+        return f"{key}: {message}"
+    if kind in ("literal_error", "enum"):
+        expected = error.get("ctx", {}).get("expected", "")
+        message = f"allowed values: {expected}"
+    return f"{key} = {value!r}: {message}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    if loc[:1] == ["symbols"]:
+        if len(loc) == 2:
+            return sorted(SymbolOverride.model_fields)
+        loc = loc[2:]
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return sorted(model.model_fields)

@@ -1,0 +1,1 @@
+"""Order books, densities, tape, trend and movers: pure and synchronous, time passed in."""

@@ -1,0 +1,1 @@
+"""One async store over SQLite and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Widgets, each owning its TCSS."""
