@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from densitytui.model import TradingMode
-from densitytui.paths import packaged_file, user_config_dir
+from densitytui.paths import packaged_file, theme_names, user_config_dir
 
 ENV_CONFIG = "DENSITYTUI_CONFIG"
 STRATEGY_SECTIONS = ("density", "trend", "tape", "signals", "exits")
@@ -42,6 +42,14 @@ class AppSection(Section):
     mode: TradingMode = TradingMode.SEMI
     seed: int = 1
     theme: str = "dark"
+
+    @field_validator("theme")
+    @classmethod
+    def _theme_exists(cls, theme: str) -> str:
+        names = theme_names()
+        if theme not in names:
+            raise ValueError(f"allowed values: {', '.join(names)}")
+        return theme
 
 
 class LoggingSection(Section):
@@ -256,7 +264,7 @@ class ConfigError(Exception):
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The first of --config, $DENSITYTUI_CONFIG, ./config.toml, the user config dir, the package."""
+    """The first of: --config, $DENSITYTUI_CONFIG, ./config.toml, user config dir, package."""
     if explicit:
         return Path(explicit)
     from_env = os.environ.get(ENV_CONFIG)

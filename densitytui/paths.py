@@ -42,3 +42,8 @@ def default_db_path() -> Path:
 
 def default_log_path() -> Path:
     return user_state_dir() / "densitytui.log"
+
+
+def theme_names() -> list[str]:
+    """Themes a config may choose: the files in the shipped `themes/` without `.toml`."""
+    return sorted(path.stem for path in packaged_file("themes").glob("*.toml"))

@@ -8,7 +8,9 @@ from densitytui.commands.settings import config_or_exit
 from densitytui.config import find_config
 
 
-def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     parser = subparsers.add_parser(
         "check-config", parents=parents, help="validate the config file (exit status 2 if bad)"
     )

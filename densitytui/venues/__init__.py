@@ -1,1 +1,1 @@
-"""Venues: one `Exchange` interface over Bybit, the paper broker, the simulated market and replays."""
+"""Venues: one `Exchange` interface over Bybit, paper broker, simulated market and replays."""

@@ -1,0 +1,160 @@
+"""Structured logs: JSON lines to a file, because the terminal belongs to the UI.
+
+Every record passes through `redact_secrets` before it is written, and the app's log pane reads
+the same records from `LogTail`, so what the trader sees is what the file holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import MutableMapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+import structlog
+
+from densitytui.config import SECRET_WORDS, Config
+from densitytui.paths import default_log_path
+
+REDACTED = "***"
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_secret_values: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so that it is masked wherever it would appear in a log record."""
+    if len(value) >= 4:
+        with _lock:
+            _secret_values.add(value)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        for secret in _secret_values:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: REDACTED if _is_secret_key(k) else _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _is_secret_key(key: object) -> bool:
+    lowered = str(key).lower()
+    return any(word in lowered for word in SECRET_WORDS) or lowered in ("sign", "x-bapi-sign")
+
+
+def redact_secrets(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Replace secret-named fields and any registered secret value inside any field."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = REDACTED if _is_secret_key(key) else _mask(value)
+    return event_dict
+
+
+class LogTail:
+    """The most recent records, for the app's log pane."""
+
+    def __init__(self, size: int = 500) -> None:
+        self.records: deque[dict[str, Any]] = deque(maxlen=size)
+        self.count = 0
+
+    def __call__(
+        self, _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        self.records.append(dict(event_dict))
+        self.count += 1
+        return event_dict
+
+
+class _JsonLinesFile:
+    """A structlog logger writing one JSON object per line, flushed so a crash loses nothing."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def msg(self, message: bytes) -> None:
+        with self._lock:
+            if not self._stream.closed:
+                self._stream.write(message + b"\n")
+                self._stream.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stream.close()
+
+    debug = info = warning = warn = error = critical = exception = log = msg
+
+
+def close_logging() -> None:
+    """Close the log file and return structlog and `logging` to their defaults."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StdlibBridge)]:
+        root.removeHandler(handler)
+        handler.sink.close()
+    structlog.reset_defaults()
+
+
+class _StdlibBridge(logging.Handler):
+    """Routes records of libraries that use `logging` (asyncio, websockets...) into the same file,
+    so that nothing falls through to stderr and tears the UI."""
+
+    def __init__(self, sink: _JsonLinesFile, level: int) -> None:
+        super().__init__(level)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event: MutableMapping[str, Any] = {
+            "event": record.getMessage(),
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).strftime(ISO_FORMAT),
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        event = tail(None, "", redact_secrets(None, "", event))
+        self.sink.msg(orjson.dumps(event, default=str))
+
+
+tail = LogTail()
+
+
+def log_path(config: Config) -> Path:
+    return Path(config.logging.file).expanduser() if config.logging.file else default_log_path()
+
+
+def configure_logging(config: Config, path: Path | None = None) -> Path:
+    """Send every structlog record to the JSON log file; return the file's path."""
+    target = path or log_path(config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stream = target.open("ab")
+    level = logging.getLevelNamesMapping()[config.logging.level]
+    close_logging()
+    sink = _JsonLinesFile(stream)
+    root = logging.getLogger()
+    root.addHandler(_StdlibBridge(sink, level))
+    root.setLevel(level)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            tail,
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=lambda *_: sink,
+        cache_logger_on_first_use=False,
+    )
+    return target

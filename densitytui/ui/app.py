@@ -1,0 +1,60 @@
+"""The densitytui Textual app: the trader's screen.
+
+The app renders engine state and sends commands to the engine; it never talks to an exchange.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+
+from densitytui import __version__
+from densitytui.config import Config
+from densitytui.logging import tail
+from densitytui.ui.themes import THEME_VARIABLES, load_theme
+from densitytui.ui.widgets.log_pane import LogPane
+from densitytui.ui.widgets.pane import Pane
+
+
+class DensityApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "densitytui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("l", "toggle_log", "Log"),
+    ]
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+        theme = load_theme(config.app.theme)
+        self.register_theme(theme)
+        self.theme = theme.name
+        self.sub_title = f"venue {config.app.venue} · mode {config.app.mode.value} · v{__version__}"
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return THEME_VARIABLES
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield Pane("Movers", "Top gainers and losers appear here.", id="movers")
+            yield Pane("Book", "The selected symbol's order book appears here.", id="book")
+            with Vertical(id="side"):
+                yield Pane("Signals", "No signals yet.", id="signals")
+                yield Pane("Positions", "No open positions.", id="positions")
+        yield LogPane(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._refresh_log)
+
+    def _refresh_log(self) -> None:
+        self.query_one(LogPane).show_records(tail.records, tail.count)
+
+    def action_toggle_log(self) -> None:
+        self.query_one(LogPane).toggle_class("-visible")

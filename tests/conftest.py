@@ -1,0 +1,41 @@
+"""Fixtures every test area shares: where ../shared data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Stable screens for snapshot and pilot tests (ENVIRONMENT.md): no animations, no cursor blink.
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BTC_FILE = SHARED_DATA / "btcusdt-2024-08-08.bybit.jsonl.gz"
+XRP_FILE = SHARED_DATA / "xrpusdt-ob500-2024-12-01.bybit.jsonl"
+DOCS_EXAMPLES = ROOT.parent / "shared" / "bybit" / "docs-examples"
+
+
+def _shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data {path} is absent (tests read ../shared from the project root)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def btc_file() -> Path:
+    """5.7 minutes of real BTCUSDT book and trades in Bybit v5 format."""
+    return _shared(BTC_FILE)
+
+
+@pytest.fixture(scope="session")
+def xrp_file() -> Path:
+    """50 messages of Bybit's own ob500 history file for XRPUSDT."""
+    return _shared(XRP_FILE)
+
+
+@pytest.fixture(scope="session")
+def docs_examples() -> Path:
+    """Bybit's official v5 request and response examples."""
+    return _shared(DOCS_EXAMPLES)

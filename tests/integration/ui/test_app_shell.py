@@ -1,0 +1,51 @@
+"""The app shell: header with venue and mode, the four panes, the log pane, and `q`."""
+
+from __future__ import annotations
+
+import structlog
+
+from densitytui.config import Config, parse_config
+from densitytui.logging import close_logging, configure_logging
+from densitytui.ui.app import DensityApp
+from densitytui.ui.widgets.log_pane import LogPane
+from densitytui.ui.widgets.pane import Pane
+
+
+async def test_shows_venue_mode_and_the_four_panes() -> None:
+    app = DensityApp(parse_config({"app": {"venue": "paper", "mode": "auto"}}))
+    async with app.run_test(size=(140, 36)):
+        assert "venue paper" in app.sub_title
+        assert "mode auto" in app.sub_title
+        titles = [pane.border_title for pane in app.query(Pane)]
+        assert titles == ["Movers", "Book", "Signals", "Positions"]
+
+
+async def test_q_quits() -> None:
+    app = DensityApp(Config())
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_theme_from_config_is_applied() -> None:
+    app = DensityApp(parse_config({"app": {"theme": "light"}}))
+    async with app.run_test():
+        assert app.theme == "densitytui-light"
+        assert app.current_theme.dark is False
+
+
+async def test_log_pane_toggles_and_shows_new_records(tmp_path) -> None:
+    configure_logging(Config(), tmp_path / "app.log")
+    app = DensityApp(Config())
+    async with app.run_test() as pilot:
+        log_pane = app.query_one(LogPane)
+        assert not log_pane.display
+        await pilot.press("l")
+        assert log_pane.display
+        structlog.get_logger("test").warning("wall pulled", symbol="BTCUSDT")
+        app._refresh_log()
+        await pilot.pause()
+        assert any("wall pulled symbol=BTCUSDT" in line.text for line in log_pane.lines)
+    close_logging()
+    assert "wall pulled" in (tmp_path / "app.log").read_text()
