@@ -66,13 +66,15 @@ class DensityEventKind(StrEnum):
 
 
 class DensityOutcome(StrEnum):
-    """How a density ended: traded through, cancelled (a spoof when mostly pulled), or still there."""
+    """How a density ended: traded through, cancelled (a spoof if mostly pulled), or still there."""
 
     EATEN = "eaten"
     PULLED = "pulled"
     SPOOF = "spoof"
     HELD = "held"
     OUT_OF_RANGE = "out_of_range"
+    # The threshold rose (auto mode follows turnover) above a density that had lost nothing.
+    FADED = "faded"
 
 
 class OrderStatus(StrEnum):
@@ -83,6 +85,10 @@ class OrderStatus(StrEnum):
     PARTIALLY_FILLED = "PartiallyFilled"
     FILLED = "Filled"
     CANCELLED = "Cancelled"
+    # A market order that filled part of its qty; the rest was cancelled (no more liquidity).
+    PARTIALLY_FILLED_CANCELED = "PartiallyFilledCanceled"
+    # A stop-loss waiting for its trigger price.
+    UNTRIGGERED = "Untriggered"
     REJECTED = "Rejected"
     # Ours: sent, but the answer never came; resolved by asking for the orderLinkId.
     UNKNOWN = "Unknown"
@@ -193,6 +199,10 @@ class Density:
     eaten: float = 0.0
     pulled: float = 0.0
     levels: int = 1
+    # Stable identity for its whole life (a cluster's weighted price moves); 0 before tracking.
+    id: int = 0
+    # First time a trade printed near it (within signals.bounce_max_distance_pct): "tested".
+    tested_at: int | None = None
 
     @property
     def notional(self) -> float:
@@ -217,7 +227,8 @@ class Density:
     def copy(self) -> Density:
         return Density(
             self.symbol, self.side, self.price, self.size, self.peak_size, self.first_seen,
-            self.last_seen, self.confirmed_at, self.eaten, self.pulled, self.levels,
+            self.last_seen, self.confirmed_at, self.eaten, self.pulled, self.levels, self.id,
+            self.tested_at,
         )
 
 
@@ -333,6 +344,7 @@ class Position:
     exit_reason: str = ""
     signal_id: str = ""
     id: int | None = None
+    exit_price: float | None = None
 
     @property
     def protected(self) -> bool:
@@ -347,9 +359,34 @@ class Position:
         return (price - self.entry_price) * self.qty * self.side.sign
 
 
+class PositionEventKind(StrEnum):
+    """What changed in a stored position."""
+
+    OPENED = "opened"
+    STOP_LOSS_SET = "stop_loss_set"
+    STOP_LOSS_MOVED = "stop_loss_moved"
+    STOP_LOSS_REMOVED = "stop_loss_removed"
+    TAKE_PROFIT_SET = "take_profit_set"
+    QTY_CHANGED = "qty_changed"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True, frozen=True)
+class PositionEvent:
+    """One change of a stored position, kept with its time so its history can be replayed."""
+
+    position_id: int
+    kind: PositionEventKind
+    ts: int
+    old_value: float | None = None
+    new_value: float | None = None
+    note: str = ""
+    id: int | None = None
+
+
 @dataclass(slots=True, frozen=True)
 class Balance:
-    """USDT account figures: equity includes unrealized PnL; available is what new margin may use."""
+    """USDT account figures: equity includes unrealized PnL; available is free for new margin."""
 
     equity: float
     available: float
@@ -367,3 +404,34 @@ class AppEvent:
     message: str
     symbol: str = ""
     data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class MarketStats:
+    """A sample of one symbol's market state, kept as history for the movers view and backtests.
+
+    `book_pressure` is bid volume over ask volume near the mid price (DESIGN §3).
+    """
+
+    symbol: str
+    ts: int
+    last_price: float
+    change_24h_pct: float
+    turnover_24h: float
+    trend: Trend = Trend.FLAT
+    book_pressure: float = 1.0
+    volume_24h: float = 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class CoinParameters:
+    """Per-symbol trading rules and the thresholds chosen for the symbol, kept across restarts."""
+
+    instrument: Instrument
+    min_density_notional_usdt: float
+    updated_at: int
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
