@@ -82,6 +82,8 @@ class DensitySection(Section):
     keep_fraction: Annotated[float, Field(gt=0, le=1)] = 0.75
     cluster_range_pct: Pct = 0.15
     spoof_pulled_pct: Pct = 60.0
+    trade_match_s: NonNegative = 1.0
+    change_report_pct: PositivePct = 10.0
 
 
 class TrendSection(Section):

@@ -1,0 +1,939 @@
+"""Density detection and tracking (DESIGN.md §2) for one symbol, incremental over book changes.
+
+Numbers come from `[density]` (per symbol via `config.strategy(symbol)`); `threshold` below is
+`min_notional_usdt`, or `auto_turnover_fraction` x 24 h turnover when that is larger.
+
+Wall levels. A level whose notional reaches keep_fraction x threshold is a wall level. Only
+those can be (part of) a density, so the book reports changes of those alone
+(`OrderBook.watch_notional`) and small levels cost the tracker nothing.
+
+Clusters. Wall levels on neighbouring ticks (tick from the instrument, else the smallest price
+step seen in the book) form a run, judged as one candidate at its size-weighted price with its
+summed size. A run wider than cluster_range_pct of its price is a thick book rather than a
+wall: each of its levels is then judged on its own. A density keeps its identity (`id`) while it
+lives: its anchor is its largest level when it appeared; if the anchor stops being a wall level,
+its largest remaining level takes over.
+
+Criteria, all required for a candidate that is not tracked yet:
+  absolute  summed notional >= threshold;
+  distance  weighted price within max_distance_pct of mid;
+  share     summed size >= side_share_pct of the visible volume on its side;
+  relative  summed size >= relative_factor x the mean size of the relative_neighbors levels
+            nearest to its weighted price, outside the candidate (levels of any size).
+They hold exactly after every book message, yet the work follows what changed: a candidate is
+judged again when one of its levels grows; one that failed on share waits, keyed by the side
+volume at which it would pass, until the volume falls that far; all are judged again when mid
+moves far enough for one that failed on distance to pass; those that failed only the relative
+criterion (few) are judged on every message.
+
+Hysteresis. A tracked density stays while at least one of its levels holds keep_fraction x
+threshold, it stays within max_distance_pct of mid, and it stays inside the book's depth window.
+Share and relative are not checked again: a wall does not flicker because another one appeared.
+
+Eaten and pulled, over the density's life:
+  eaten   the volume traded at its prices against its side (a taker sell hits bids). A trade
+          at a resting price consumes that level by definition, so it needs no matching with
+          book deltas; only trades the book had not yet shown when the density appeared
+          (trade time T after that book message's cts) count.
+  pulled  the part of its net loss, peak size minus current size, that trades do not explain:
+          max(0, peak - size - eaten). Size that comes and goes (market makers refreshing
+          their quotes at the same price) is therefore not counted as pulled again and again.
+  So eaten + pulled = peak - size whenever nothing was refilled, and erosion x peak = that loss.
+Trades and book messages arrive apart, in either order. When a density's last wall level goes,
+its outcome waits trade_match_s of message time: trades printed before the book showed the loss
+(T <= that message's cts) that arrive meanwhile are still counted as eaten.
+
+The spoof flag (`is_spoof`) is raised when more than spoof_pulled_pct of what a density lost was
+pulled, once that loss reaches change_report_pct of its peak (one small cancel is no spoof).
+
+Events, each stamped with the time of the message that caused it: appeared; confirmed once it
+lived min_lifetime_s; changed when its size moved by change_report_pct since its last event
+or its spoof flag flipped; gone, with an outcome:
+  eaten         it lost its walls, at least as much to trades as to cancels;
+  held          price tested it (a trade within signals.bounce_max_distance_pct of its price)
+                and it outlived the test: it left the distance or depth window, or its walls
+                were taken down while the last trade was away from it (beyond that distance); `scan`
+                counts a density still there at the end of a replay as held too when tested;
+  spoof         it lost its walls, and more than spoof_pulled_pct of what it lost was pulled
+                (while price was near, or before price ever tested it);
+  pulled        it lost its walls, mostly pulled but below the spoof share;
+  out_of_range  it left the distance or depth window untested;
+  faded         the threshold rose above it (auto mode) while it had lost nothing.
+A level that scrolls out of the depth window arrives as a delete; it is told apart from a
+cancel by lying beyond the new edge of a full window.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING
+
+from densitytui.market.book import Change, OrderBook
+from densitytui.market.decode import TradePrint
+from densitytui.model import BookSide, Density, DensityEvent, DensityEventKind, DensityOutcome
+
+if TYPE_CHECKING:
+    from densitytui.config import DensitySection, SignalsSection
+
+_BID = BookSide.BID
+_INF = float("inf")
+_NEVER = 2**63
+APPEARED = DensityEventKind.APPEARED
+CONFIRMED = DensityEventKind.CONFIRMED
+CHANGED = DensityEventKind.CHANGED
+GONE = DensityEventKind.GONE
+
+
+def _left_outcome(density: Density) -> DensityOutcome:
+    """A density that left the distance or depth window: held if price had tested it."""
+    return DensityOutcome.HELD if density.tested_at is not None else DensityOutcome.OUT_OF_RANGE
+
+
+class DensityRules:
+    """The numbers in force for one symbol, as plain floats (no pydantic on the hot path)."""
+
+    __slots__ = (
+        "auto_fraction",
+        "change_step",
+        "cluster_range",
+        "factor",
+        "keep_fraction",
+        "match_ms",
+        "max_distance",
+        "min_lifetime_ms",
+        "min_notional",
+        "neighbors",
+        "share",
+        "spoof_share",
+        "test_distance",
+    )
+
+    def __init__(
+        self,
+        min_notional: float = 50_000.0,
+        relative_factor: float = 3.0,
+        relative_neighbors: int = 5,
+        side_share_pct: float = 5.0,
+        max_distance_pct: float = 2.0,
+        min_lifetime_s: float = 10.0,
+        keep_fraction: float = 0.75,
+        cluster_range_pct: float = 0.15,
+        spoof_pulled_pct: float = 60.0,
+        auto_turnover_fraction: float = 0.0,
+        trade_match_s: float = 1.0,
+        change_report_pct: float = 10.0,
+        test_distance_pct: float = 0.2,
+    ) -> None:
+        self.min_notional = min_notional
+        self.factor = relative_factor
+        self.neighbors = relative_neighbors
+        self.share = side_share_pct / 100.0
+        self.max_distance = max_distance_pct / 100.0
+        self.min_lifetime_ms = round(min_lifetime_s * 1000)
+        self.keep_fraction = keep_fraction
+        self.cluster_range = cluster_range_pct / 100.0
+        self.spoof_share = spoof_pulled_pct / 100.0
+        self.auto_fraction = auto_turnover_fraction
+        self.match_ms = round(trade_match_s * 1000)
+        self.change_step = change_report_pct / 100.0
+        self.test_distance = test_distance_pct / 100.0
+
+    @classmethod
+    def from_config(cls, density: DensitySection, signals: SignalsSection) -> DensityRules:
+        return cls(
+            min_notional=density.min_notional_usdt,
+            relative_factor=density.relative_factor,
+            relative_neighbors=density.relative_neighbors,
+            side_share_pct=density.side_share_pct,
+            max_distance_pct=density.max_distance_pct,
+            min_lifetime_s=density.min_lifetime_s,
+            keep_fraction=density.keep_fraction,
+            cluster_range_pct=density.cluster_range_pct,
+            spoof_pulled_pct=density.spoof_pulled_pct,
+            auto_turnover_fraction=density.auto_turnover_fraction,
+            trade_match_s=density.trade_match_s,
+            change_report_pct=density.change_report_pct,
+            test_distance_pct=signals.bounce_max_distance_pct,
+        )
+
+    def threshold(self, turnover_24h: float) -> float:
+        """The absolute criterion in USDT for a symbol with this 24 h turnover."""
+        return max(self.min_notional, self.auto_fraction * turnover_24h)
+
+
+class _Side:
+    """Wall levels of one book side, who owns them, and when to judge candidates again."""
+
+    __slots__ = (
+        "book_side",
+        "candidates",
+        "capped",
+        "is_bid",
+        "ladder",
+        "members",
+        "mid_high",
+        "mid_low",
+        "owner",
+        "relative_watch",
+        "share_waiting",
+        "sweep_due",
+    )
+
+    def __init__(self, book: OrderBook, book_side: BookSide) -> None:
+        self.book_side = book_side
+        self.is_bid = book_side is _BID
+        self.ladder = book.ladder(book_side)
+        # Wall levels: price → size.
+        self.members: dict[float, float] = {}
+        self.owner: dict[float, _Tracked] = {}
+        # Wall levels to judge after this message.
+        self.candidates: list[float] = []
+        # Candidates that failed only the relative criterion: judged on every message.
+        self.relative_watch: set[float] = set()
+        # Densities held to their anchor because their run is wider than cluster_range_pct.
+        self.capped = 0
+        # Candidates that failed on share, as (-side volume at which they would pass, price):
+        # a heap, so a fall of the volume judges again exactly those it lets through.
+        self.share_waiting: list[tuple[float, float]] = []
+        # Judge every candidate again when mid leaves this band, or when told to.
+        self.mid_low = -_INF
+        self.mid_high = _INF
+        self.sweep_due = False
+
+
+class _Tracked:
+    """A tracked density and what following it needs."""
+
+    __slots__ = (
+        "anchor",
+        "capped",
+        "density",
+        "dirty",
+        "gone_cts",
+        "left_alone",
+        "members",
+        "regrow",
+        "reported_size",
+        "reported_spoof",
+        "side",
+        "since_cts",
+        "window_exit",
+    )
+
+    def __init__(self, side: _Side, anchor: float, members: list[float], density: Density,
+                 cts: int) -> None:
+        self.side = side
+        self.anchor = anchor
+        self.members = members
+        self.density = density
+        # Trades the book had shown when it appeared (T <= since_cts) are not its own.
+        self.since_cts = cts
+        self.gone_cts = 0
+        # Its walls went while the last trade was away from it (beyond bounce_max_distance_pct).
+        self.left_alone = False
+        self.capped = False
+        self.dirty = False
+        self.regrow = False
+        self.window_exit = False
+        self.reported_size = density.size
+        self.reported_spoof = False
+
+
+class DensityTracker:
+    """Finds and follows the densities of one symbol's book; appends events to `events`."""
+
+    __slots__ = (
+        "_ask",
+        "_ask_owner",
+        "_bid",
+        "_bid_owner",
+        "_closing",
+        "_closing_prices",
+        "_dirty",
+        "_mid_high",
+        "_mid_low",
+        "_next_confirm",
+        "_next_id",
+        "_tick_given",
+        "_unconfirmed",
+        "_untested",
+        "book",
+        "events",
+        "last_cts",
+        "last_price",
+        "member_notional",
+        "rules",
+        "symbol",
+        "threshold",
+        "tick",
+        "tracked",
+    )
+
+    def __init__(
+        self,
+        book: OrderBook,
+        rules: DensityRules,
+        events: list[DensityEvent] | None = None,
+        tick: float | None = None,
+        turnover_24h: float = 0.0,
+    ) -> None:
+        self.book = book
+        self.symbol = book.symbol
+        self.rules = rules
+        self.events: list[DensityEvent] = [] if events is None else events
+        self.threshold = rules.threshold(turnover_24h)
+        self.member_notional = rules.keep_fraction * self.threshold
+        book.watch_notional = self.member_notional
+        self._bid = _Side(book, _BID)
+        self._ask = _Side(book, BookSide.ASK)
+        self._bid_owner = self._bid.owner
+        self._ask_owner = self._ask.owner
+        self.tracked: list[_Tracked] = []
+        self._unconfirmed: list[_Tracked] = []
+        # Message time at which the oldest unconfirmed density comes of age.
+        self._next_confirm = _NEVER
+        self._untested: list[_Tracked] = []
+        # Densities whose walls went, waiting trade_match_s for late trades: (due ts, gone ts).
+        self._closing: list[tuple[int, int, _Tracked]] = []
+        self._dirty: list[_Tracked] = []
+        self._next_id = 1
+        # Mid may move within this band before a density leaves the distance window.
+        self._mid_low = -_INF
+        self._mid_high = _INF
+        # Prices of the densities waiting for late trades, to skip other trades cheaply.
+        self._closing_prices: set[float] = set()
+        self.last_cts = 0
+        # The last traded price: where "price" is when a density's walls go.
+        self.last_price = 0.0
+        self._tick_given = tick is not None
+        self.tick = tick
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def densities(self) -> list[Density]:
+        """Live densities (the tracker's own objects: `copy()` one to keep it)."""
+        return [t.density for t in self.tracked]
+
+    def is_spoof(self, density: Density) -> bool:
+        """More than spoof_pulled_pct of what it lost was pulled, once that loss is material
+        (change_report_pct of its peak): a wall that lost 0.1 % to one cancel is no spoof."""
+        lost = density.eaten + density.pulled
+        return (
+            density.pulled > self.rules.spoof_share * lost
+            and lost >= self.rules.change_step * density.peak_size
+        )
+
+    # ---- configuration -------------------------------------------------------------------
+
+    def set_tick(self, tick: float) -> None:
+        """Use the instrument's tick size for cluster adjacency instead of inferring it."""
+        self._tick_given = True
+        self.tick = tick
+
+    def set_turnover(self, turnover_24h: float, ts: int) -> None:
+        """Follow 24 h turnover in auto mode; moves under 2 % are ignored, to keep work low."""
+        threshold = self.rules.threshold(turnover_24h)
+        if abs(threshold - self.threshold) <= 0.02 * self.threshold:
+            return
+        self.threshold = threshold
+        self.member_notional = member_notional = self.rules.keep_fraction * threshold
+        self.book.watch_notional = member_notional
+        for side in (self._bid, self._ask):
+            side.members = {
+                p: s for p, s in side.ladder.sizes.items() if p * s >= member_notional
+            }
+            side.sweep_due = True
+        for tracked in self.tracked:
+            tracked.regrow = True
+            self._mark(tracked)
+        if self.book.valid:
+            self._settle(ts)
+
+    def _infer_tick(self) -> None:
+        gap = _INF
+        for ladder in (self.book.bids, self.book.asks):
+            prices = ladder.prices
+            for i in range(1, min(len(prices), 64)):
+                gap = min(gap, prices[i] - prices[i - 1])
+        if gap < _INF:
+            self.tick = float(f"{gap:.6g}")
+
+    # ---- book messages -------------------------------------------------------------------
+
+    def on_book(self, ts: int, cts: int, snapshot: bool = False) -> None:
+        """Digest the book's last message (`book.changes`); `cts` is its matching-engine time."""
+        if snapshot and not self._tick_given:
+            self._infer_tick()
+        self.last_cts = cts
+        changes = self.book.changes
+        if changes:
+            self._take_changes(changes, ts)
+        self._settle(ts)
+        if self._closing and self._closing[0][0] <= ts:
+            self._close(ts)
+
+    def _take_changes(self, changes: list[Change], ts: int) -> None:
+        member_notional = self.member_notional
+        current = None
+        st = self._bid
+        members = st.members
+        owners = st.owner
+        for side, price, old, new in changes:
+            if side is not current:
+                # The book lists one side's changes, then the other's.
+                current = side
+                st = self._bid if side is _BID else self._ask
+                members = st.members
+                owners = st.owner
+            if new * price >= member_notional:
+                members[price] = new
+                owner = owners.get(price)
+                if owner is None:
+                    if new > old:
+                        # Only growth can make a level (or its run) pass: a shrinking one
+                        # that failed still fails, and one that failed only the relative test
+                        # is watched anyway. A new wall level beside a density joins it when
+                        # judged.
+                        st.candidates.append(price)
+                    continue
+                if old * price >= member_notional:
+                    if owner.density.levels == 1 and not owner.dirty:
+                        # The commonest change: a one-level density's size moved.
+                        self._resize(owner, new, ts)
+                        continue
+                    flipped = False
+                else:
+                    flipped = True
+            else:
+                members.pop(price, None)
+                owner = owners.get(price)
+                if owner is None:
+                    if st.capped:
+                        self._free_capped(st, price)
+                    continue
+                flipped = True
+            if not owner.dirty:
+                owner.dirty = True
+                self._dirty.append(owner)
+            if flipped:
+                owner.regrow = True
+                if new == 0.0 and self._left_window(st, price):
+                    owner.window_exit = True
+
+    def _free_capped(self, st: _Side, price: float) -> None:
+        """A wall level went near a density that was cut to its anchor because its run was too
+        wide: the run may now fit cluster_range_pct."""
+        spread = self.rules.cluster_range
+        for tracked in self.tracked:
+            if (
+                tracked.capped
+                and tracked.side is st
+                and abs(tracked.anchor - price) <= spread * tracked.anchor
+            ):
+                tracked.regrow = True
+                self._mark(tracked)
+
+    def _mark(self, tracked: _Tracked) -> None:
+        if not tracked.dirty:
+            tracked.dirty = True
+            self._dirty.append(tracked)
+
+    def _left_window(self, side: _Side, price: float) -> bool:
+        """A delete beyond the new edge of a full depth window: the level scrolled out of view."""
+        depth = self.book.depth
+        prices = side.ladder.prices
+        if not depth or len(prices) < depth:
+            return False
+        return price < prices[0] if side.is_bid else price > prices[-1]
+
+    def _settle(self, ts: int) -> None:
+        """After a message: update touched densities, judge candidates, check distances."""
+        bids = self._bid.ladder.prices
+        asks = self._ask.ladder.prices
+        if not bids or not asks:
+            # Without a mid nothing can be judged; the next two-sided book judges afresh.
+            for st in (self._bid, self._ask):
+                st.candidates.clear()
+                st.sweep_due = True
+            return
+        mid = (bids[-1] + asks[0]) * 0.5
+        if self._dirty:
+            dirty = self._dirty
+            self._dirty = []
+            for tracked in dirty:
+                tracked.dirty = False
+                self._refresh(tracked, ts)
+        for st in (self._bid, self._ask):
+            if st.sweep_due or not st.mid_low < mid < st.mid_high:
+                self._sweep(st, mid, ts)
+            else:
+                prices = st.candidates
+                waiting = st.share_waiting
+                if waiting and -waiting[0][0] >= st.ladder.total:
+                    prices = prices + self._let_through(st)
+                if st.relative_watch:
+                    prices = [*prices, *st.relative_watch]
+                if prices:
+                    self._judge_prices(st, prices, mid, ts)
+            st.candidates.clear()
+        if self._dirty:
+            # Densities that a new wall level beside them joins.
+            dirty = self._dirty
+            self._dirty = []
+            for tracked in dirty:
+                tracked.dirty = False
+                self._refresh(tracked, ts)
+        if self.tracked and not self._mid_low < mid < self._mid_high:
+            self._check_distance(mid, ts)
+        if ts >= self._next_confirm:
+            self._confirm(ts)
+
+    def _refresh(self, tracked: _Tracked, ts: int) -> None:
+        """Recompute a tracked density after some of its levels changed."""
+        st = tracked.side
+        members = st.members
+        if tracked.regrow:
+            tracked.regrow = False
+            if tracked.anchor not in members:
+                alive = [p for p in tracked.members if p in members]
+                if not alive:
+                    self._lost(tracked, ts)
+                    return
+                tracked.anchor = max(alive, key=members.__getitem__)
+            tracked.window_exit = False
+            run, capped = self._run(st, tracked.anchor, tracked)
+            if capped is not tracked.capped:
+                tracked.capped = capped
+                st.capped += 1 if capped else -1
+            owner = st.owner
+            for price in tracked.members:
+                if owner.get(price) is tracked:
+                    del owner[price]
+                    if price in members and price not in run:
+                        # Cut off from the cluster, it may stand on its own.
+                        st.candidates.append(price)
+            for price in run:
+                owner[price] = tracked
+            tracked.members = run
+            density = tracked.density
+            density.levels = len(run)
+            if len(run) == 1:
+                density.price = run[0]
+            self._keep_in_range(density.price)
+        density = tracked.density
+        if density.levels == 1:
+            size = members[tracked.members[0]]
+        else:
+            size = 0.0
+            notional = 0.0
+            for price in tracked.members:
+                level = members[price]
+                size += level
+                notional += level * price
+            density.price = notional / size
+            self._keep_in_range(density.price)
+        self._resize(tracked, size, ts)
+
+    def _resize(self, tracked: _Tracked, size: float, ts: int) -> None:
+        """A density's size is now `size`: peak, pulled, and a `changed` event if material."""
+        density = tracked.density
+        density.size = size
+        density.last_seen = ts
+        peak = density.peak_size
+        if size > peak:
+            density.peak_size = peak = size
+        eaten = density.eaten
+        pulled = peak - size - eaten
+        if pulled < 0.0:
+            pulled = 0.0
+        density.pulled = pulled
+        rules = self.rules
+        lost = eaten + pulled
+        spoof = pulled > rules.spoof_share * lost and lost >= rules.change_step * peak
+        reported = tracked.reported_size
+        if spoof is not tracked.reported_spoof or (
+            abs(size - reported) >= rules.change_step * reported
+        ):
+            self._report(tracked, CHANGED, ts)
+
+    def _run(
+        self, st: _Side, price: float, tracked: _Tracked | None,
+    ) -> tuple[list[float], bool]:
+        """The wall levels judged together with `price`: its run of neighbouring ticks, or the
+        level alone when that run is wider than cluster_range_pct (then `capped` is True) or
+        the tick is unknown."""
+        tick = self.tick
+        if tick is None:
+            return [price], False
+        prices = st.ladder.prices
+        members = st.members
+        owner = st.owner
+        reach = 1.5 * tick
+        limit = price * self.rules.cluster_range
+        run = [price]
+        start = bisect_left(prices, price)
+        end = len(prices)
+        for step in (-1, 1):
+            last = price
+            k = start + step
+            while 0 <= k < end:
+                near = prices[k]
+                if abs(near - last) > reach or near not in members:
+                    break
+                holder = owner.get(near)
+                if holder is not None and holder is not tracked:
+                    break
+                if abs(near - price) > limit:
+                    return [price], True
+                run.append(near)
+                last = near
+                k += step
+        if len(run) > 1 and max(run) - min(run) > limit:
+            return [price], True
+        return run, False
+
+    # ---- candidates ----------------------------------------------------------------------
+
+    def _judge_prices(self, st: _Side, prices: list[float], mid: float, ts: int) -> None:
+        seen: set[float] | None = None
+        members = st.members
+        owner = st.owner
+        watch = st.relative_watch
+        ladder = st.ladder.prices
+        end = len(ladder)
+        tick = self.tick
+        reach = 1.5 * tick if tick is not None else -1.0
+        share = self.rules.share
+        share_volume = share * st.ladder.total
+        threshold = self.threshold
+        reach_mid = self.rules.max_distance * mid
+        waiting = st.share_waiting
+        for price in prices:
+            if seen is not None and price in seen:
+                continue
+            size = members.get(price)
+            if size is None or price in owner:
+                if watch:
+                    watch.discard(price)
+                continue
+            capped = False
+            if tick is not None:
+                i = bisect_left(ladder, price)
+                if (i > 0 and price - ladder[i - 1] <= reach and ladder[i - 1] in members) or (
+                    i + 1 < end and ladder[i + 1] - price <= reach and ladder[i + 1] in members
+                ):
+                    if owner and self._join(st, ladder, i, price, reach):
+                        continue
+                    run, capped = self._run(st, price, None)
+                    if len(run) > 1:
+                        seen = set(run) if seen is None else seen | set(run)
+                        self._judge(st, price, run, mid, ts, capped)
+                        continue
+            # A level on its own: most fail the absolute or share criterion, cheaply.
+            if size * price < threshold:
+                if watch:
+                    watch.discard(price)
+            elif size < share_volume and -reach_mid <= price - mid <= reach_mid:
+                if watch:
+                    watch.discard(price)
+                heappush(waiting, (-size / share, price))
+            else:
+                self._judge(st, price, [price], mid, ts, capped)
+
+    def _let_through(self, st: _Side) -> list[float]:
+        """Candidates that failed on share and that the side's volume, now lower, lets pass;
+        the waiting list is rebuilt by a sweep when stale entries pile up."""
+        waiting = st.share_waiting
+        total = st.ladder.total
+        prices = []
+        while waiting and -waiting[0][0] >= total:
+            prices.append(heappop(waiting)[1])
+        if len(waiting) > 2 * len(st.members) + 64:
+            st.sweep_due = True
+        return prices
+
+    def _join(self, st: _Side, ladder: list[float], i: int, price: float, reach: float) -> bool:
+        """If the wall level at `ladder[i]` stands beside a density, let that density take it
+        in (it regrows after judging) rather than judge it as a new candidate."""
+        for k in (i - 1, i + 1):
+            if 0 <= k < len(ladder) and abs(ladder[k] - price) <= reach:
+                holder = st.owner.get(ladder[k])
+                if holder is not None and not holder.capped:
+                    holder.regrow = True
+                    self._mark(holder)
+                    return True
+        return False
+
+    def _sweep(self, st: _Side, mid: float, ts: int) -> None:
+        """Judge every untracked wall level again (mid moved, or the rules changed)."""
+        st.sweep_due = False
+        st.share_waiting.clear()
+        st.mid_low = -_INF
+        st.mid_high = _INF
+        st.relative_watch.clear()
+        owner = st.owner
+        self._judge_prices(st, [p for p in st.members if p not in owner], mid, ts)
+
+    def _judge(
+        self, st: _Side, price: float, run: list[float], mid: float, ts: int, capped: bool,
+    ) -> None:
+        rules = self.rules
+        members = st.members
+        if len(run) == 1:
+            size = members[price]
+            notional = size * price
+        else:
+            size = 0.0
+            notional = 0.0
+            for p in run:
+                level = members[p]
+                size += level
+                notional += level * p
+        if notional < self.threshold:
+            st.relative_watch.discard(price)
+            return
+        weighted = price if len(run) == 1 else notional / size
+        reach = rules.max_distance * mid
+        if weighted - mid > reach or mid - weighted > reach:
+            st.relative_watch.discard(price)
+            if weighted < mid:
+                st.mid_low = max(st.mid_low, weighted / (1.0 - rules.max_distance))
+            else:
+                st.mid_high = min(st.mid_high, weighted / (1.0 + rules.max_distance))
+            return
+        if size < rules.share * st.ladder.total:
+            st.relative_watch.discard(price)
+            heappush(st.share_waiting, (-size / rules.share, price))
+            return
+        if size < rules.factor * self._neighbour_mean(st, run, weighted):
+            st.relative_watch.update(run)
+            return
+        st.relative_watch.difference_update(run)
+        self._track(st, run, size, weighted, ts, capped)
+
+    def _neighbour_mean(self, st: _Side, run: list[float], center: float) -> float:
+        """Mean size of the `relative_neighbors` levels nearest to `center`, outside the run."""
+        ladder = st.ladder
+        prices = ladder.prices
+        size_at = ladder.size_at_index
+        below = bisect_left(prices, min(run)) - 1
+        above = bisect_right(prices, max(run))
+        end = len(prices)
+        wanted = self.rules.neighbors
+        count = 0
+        total = 0.0
+        while count < wanted:
+            if below >= 0 and (above >= end or center - prices[below] <= prices[above] - center):
+                total += size_at(below)
+                below -= 1
+            elif above < end:
+                total += size_at(above)
+                above += 1
+            else:
+                break
+            count += 1
+        return total / count if count else 0.0
+
+    def _track(
+        self, st: _Side, run: list[float], size: float, weighted: float, ts: int, capped: bool,
+    ) -> None:
+        anchor = max(run, key=st.members.__getitem__)
+        density = Density(
+            self.symbol, st.book_side, weighted, size, size, ts, ts, levels=len(run),
+            id=self._next_id,
+        )
+        self._next_id += 1
+        tracked = _Tracked(st, anchor, run, density, self.last_cts)
+        if capped:
+            tracked.capped = True
+            st.capped += 1
+        for price in run:
+            st.owner[price] = tracked
+        self.tracked.append(tracked)
+        self._keep_in_range(weighted)
+        self._untested.append(tracked)
+        if self.rules.min_lifetime_ms <= 0:
+            density.confirmed_at = ts
+        else:
+            if not self._unconfirmed:
+                self._next_confirm = ts + self.rules.min_lifetime_ms
+            self._unconfirmed.append(tracked)
+        self._report(tracked, APPEARED, ts)
+        if density.confirmed_at is not None:
+            self._report(tracked, CONFIRMED, ts)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def _check_distance(self, mid: float, ts: int) -> None:
+        """Drop densities now farther than max_distance_pct from mid, and find how far mid
+        may move before the next one would go."""
+        distance = self.rules.max_distance
+        reach = distance * mid
+        leaving = [
+            t for t in self.tracked
+            if t.density.price - mid > reach or mid - t.density.price > reach
+        ]
+        for tracked in leaving:
+            self._untrack(tracked, ts)
+            self._emit_gone(tracked, ts, _left_outcome(tracked.density))
+        self._mid_low = -_INF
+        self._mid_high = _INF
+        for tracked in self.tracked:
+            self._keep_in_range(tracked.density.price)
+
+    def _keep_in_range(self, price: float) -> None:
+        """Narrow the band of mid within which a density at `price` stays in range."""
+        distance = self.rules.max_distance
+        low = price / (1.0 + distance)
+        high = price / (1.0 - distance) if distance < 1.0 else _INF
+        if low > self._mid_low:
+            self._mid_low = low
+        if high < self._mid_high:
+            self._mid_high = high
+
+    def _confirm(self, ts: int) -> None:
+        """Confirm those that lived min_lifetime_s (the list is in order of appearance)."""
+        lifetime = self.rules.min_lifetime_ms
+        due = ts - lifetime
+        waiting = self._unconfirmed
+        count = 0
+        for tracked in waiting:
+            if tracked.density.first_seen > due:
+                break
+            tracked.density.confirmed_at = ts
+            self._report(tracked, CONFIRMED, ts)
+            count += 1
+        if count:
+            del waiting[:count]
+        self._next_confirm = waiting[0].density.first_seen + lifetime if waiting else _NEVER
+
+    def _untrack(self, tracked: _Tracked, ts: int) -> None:
+        if tracked.capped:
+            tracked.side.capped -= 1
+        owner = tracked.side.owner
+        for price in tracked.members:
+            if owner.get(price) is tracked:
+                del owner[price]
+        tracked.density.last_seen = ts
+        self.tracked.remove(tracked)
+        if tracked in self._unconfirmed:
+            self._unconfirmed.remove(tracked)
+            self._next_confirm = (
+                self._unconfirmed[0].density.first_seen + self.rules.min_lifetime_ms
+                if self._unconfirmed else _NEVER
+            )
+        if tracked in self._untested:
+            self._untested.remove(tracked)
+
+    def _lost(self, tracked: _Tracked, ts: int) -> None:
+        """Its last wall level went: scrolled out of the window, or lost (outcome after a wait
+        for late trades)."""
+        self._untrack(tracked, ts)
+        density = tracked.density
+        if tracked.window_exit:
+            # Out of view, not gone: its last known size stands.
+            self._emit_gone(tracked, ts, _left_outcome(density))
+            return
+        size_of = tracked.side.ladder.size_of
+        density.size = sum(size_of(p) for p in tracked.members)
+        reach = self.rules.test_distance * density.price
+        tracked.left_alone = abs(self.last_price - density.price) > reach
+        tracked.gone_cts = self.last_cts
+        self._closing.append((ts + self.rules.match_ms, ts, tracked))
+        self._closing_prices.update(tracked.members)
+
+    def _close(self, now: int | None) -> None:
+        """Give the densities whose wait is over (all of them when `now` is None) an outcome."""
+        closing = self._closing
+        count = 0
+        for due, gone_ts, tracked in closing:
+            if now is not None and due > now:
+                break
+            count += 1
+            density = tracked.density
+            pulled = density.peak_size - density.size - density.eaten
+            density.pulled = pulled if pulled > 0.0 else 0.0
+            self._emit_gone(tracked, gone_ts, self._loss_outcome(tracked))
+        del closing[:count]
+        self._closing_prices = {p for _, _, t in closing for p in t.members}
+
+    def _loss_outcome(self, tracked: _Tracked) -> DensityOutcome:
+        density = tracked.density
+        lost = density.eaten + density.pulled
+        if lost <= 0.0:
+            return DensityOutcome.FADED
+        if density.eaten >= density.pulled:
+            return DensityOutcome.EATEN
+        if density.tested_at is not None and tracked.left_alone:
+            return DensityOutcome.HELD
+        if density.pulled > self.rules.spoof_share * lost:
+            return DensityOutcome.SPOOF
+        return DensityOutcome.PULLED
+
+    def _emit_gone(self, tracked: _Tracked, ts: int, outcome: DensityOutcome) -> None:
+        # No copy: a density that went is never touched again.
+        self.events.append(DensityEvent(GONE, tracked.density, ts, outcome))
+        st = tracked.side
+        for price in tracked.members:
+            if price in st.members and price not in st.owner:
+                st.candidates.append(price)
+
+    def _report(self, tracked: _Tracked, kind: DensityEventKind, ts: int) -> None:
+        density = tracked.density
+        tracked.reported_size = density.size
+        tracked.reported_spoof = self.is_spoof(density)
+        self.events.append(DensityEvent(kind, density.copy(), ts))
+
+    def finish(self) -> None:
+        """End of input: give every density still waiting for late trades its outcome."""
+        if self._closing:
+            self._close(None)
+
+    # ---- trades --------------------------------------------------------------------------
+
+    def on_prints(self, prints: list[TradePrint], ts: int) -> None:
+        """Count trades against the densities they hit and note which ones price has tested."""
+        self.last_price = prints[-1][1]
+        if self.tracked:
+            bid_owner = self._bid_owner
+            ask_owner = self._ask_owner
+            untested = self._untested
+            test_distance = self.rules.test_distance
+            for trade_ts, price, size, is_buy in prints:
+                tracked = (ask_owner if is_buy else bid_owner).get(price)
+                if tracked is not None and trade_ts > tracked.since_cts:
+                    density = tracked.density
+                    density.eaten += size
+                    pulled = density.peak_size - density.size - density.eaten
+                    density.pulled = pulled if pulled > 0.0 else 0.0
+                if untested:
+                    tested = False
+                    for candidate in untested:
+                        density = candidate.density
+                        if abs(price - density.price) <= test_distance * density.price:
+                            density.tested_at = trade_ts
+                            tested = True
+                    if tested:
+                        untested = self._untested = [
+                            c for c in untested if c.density.tested_at is None
+                        ]
+            if ts >= self._next_confirm:
+                self._confirm(ts)
+        if self._closing:
+            closing_prices = self._closing_prices
+            for trade_ts, price, size, is_buy in prints:
+                if price in closing_prices:
+                    self._late_print(trade_ts, price, size, is_buy)
+            if self._closing[0][0] <= ts:
+                self._close(ts)
+
+    def _late_print(self, trade_ts: int, price: float, size: float, is_buy: bool) -> None:
+        """A trade the book showed before it arrived still counts for a density that went."""
+        for _, _, tracked in self._closing:
+            if (
+                is_buy is not tracked.side.is_bid
+                and tracked.since_cts < trade_ts <= tracked.gone_cts
+                and price in tracked.members
+            ):
+                tracked.density.eaten += size

@@ -1,0 +1,270 @@
+"""The market engine: raw Bybit public frames in; books, densities, tape and tickers out.
+
+One engine serves every symbol of a venue (live streams, the simulated market or a replay):
+`on_frame(raw)` decodes a frame, updates that symbol's book, density tracker and tape, and
+returns the density lifecycle events it caused. A malformed frame is counted in `stats` under
+its kind and skipped whole (a skipped book delta then shows as a gap at the next one). A book
+with a sequence gap stays invalid until its next snapshot, its densities frozen, and its symbol
+waits in `resync_requests` for whoever owns the connection to resubscribe (or to fetch a REST
+snapshot, `decode.decode_rest_orderbook`, and pass it to `on_message`).
+
+Strategy numbers are read once per symbol from `config.strategy(symbol)` into plain objects;
+nothing here touches pydantic per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from densitytui.market.book import ApplyResult, OrderBook
+from densitytui.market.decode import (
+    KIND_BOOK,
+    KIND_CONTROL,
+    KIND_INVALID,
+    KIND_OTHER,
+    KIND_TICKER,
+    KIND_TRADE,
+    BookMessage,
+    DecodeError,
+    Message,
+    TickerMessage,
+    TradeMessage,
+    decode_frame,
+)
+from densitytui.market.densities import DensityRules, DensityTracker
+from densitytui.market.tape import Tape
+from densitytui.market.trend import trend_of
+from densitytui.model import Density, DensityEvent, Instrument, Kline, Ticker, Trend
+
+if TYPE_CHECKING:
+    from densitytui.config import Config, StrategyConfig
+
+KINDS = (KIND_BOOK, KIND_TRADE, KIND_TICKER, KIND_CONTROL, KIND_OTHER, KIND_INVALID)
+_APPLIED = ApplyResult.APPLIED
+_SNAPSHOT = ApplyResult.SNAPSHOT
+_GAP = ApplyResult.GAP
+_STALE = ApplyResult.STALE
+_NO_EVENTS: tuple[DensityEvent, ...] = ()
+
+
+class EngineStats:
+    """Counters a status bar or a scan summary shows."""
+
+    __slots__ = ("gaps", "ignored", "malformed", "messages", "stale")
+
+    def __init__(self) -> None:
+        self.messages = dict.fromkeys(KINDS, 0)
+        self.malformed = dict.fromkeys(KINDS, 0)
+        # Deltas that broke the `u` sequence, arrived stale, or came while waiting for a snapshot.
+        self.gaps = 0
+        self.stale = 0
+        self.ignored = 0
+
+    @property
+    def total_messages(self) -> int:
+        """Every frame seen, malformed ones included."""
+        return sum(self.messages.values()) + sum(self.malformed.values())
+
+    @property
+    def total_malformed(self) -> int:
+        return sum(self.malformed.values())
+
+
+class SymbolMarket:
+    """Everything the engine keeps for one symbol."""
+
+    __slots__ = ("book", "densities", "strategy", "tape")
+
+    def __init__(
+        self,
+        symbol: str,
+        strategy: StrategyConfig,
+        events: list[DensityEvent],
+        depth: int,
+        tick: float | None,
+        turnover_24h: float,
+    ) -> None:
+        self.strategy = strategy
+        self.book = OrderBook(symbol, depth)
+        rules = DensityRules.from_config(strategy.density, strategy.signals)
+        self.densities = DensityTracker(self.book, rules, events, tick, turnover_24h)
+        self.tape = Tape(strategy.tape)
+
+
+class MarketEngine:
+    """Books, densities, tape and tickers of every symbol fed to it (see the module doc)."""
+
+    def __init__(self, config: Config, change_24h: Mapping[str, float] | None = None) -> None:
+        self.config = config
+        self.stats = EngineStats()
+        self._counts = self.stats.messages
+        self._markets: dict[str, SymbolMarket] = {}
+        self._tickers: dict[str, Ticker] = {}
+        self._ticks: dict[str, float] = {}
+        self._klines: dict[str, list[Kline]] = {}
+        self._change_24h = dict(change_24h or {})
+        self._resync: dict[str, None] = {}
+        self._events: list[DensityEvent] = []
+
+    # ---- input ---------------------------------------------------------------------------
+
+    def on_frame(self, raw: bytes | str) -> Sequence[DensityEvent]:
+        """Decode and apply one public frame; the density events it caused, in order."""
+        try:
+            message = decode_frame(raw)
+        except DecodeError as exc:
+            self.stats.malformed[exc.kind] += 1
+            return _NO_EVENTS
+        return self.on_message(message)
+
+    def on_message(self, message: Message) -> Sequence[DensityEvent]:
+        """Apply one decoded message (for callers that also read the message themselves)."""
+        kind = type(message)
+        if kind is TradeMessage:
+            market = self._markets.get(message.symbol) or self._market(message.symbol)
+            prints = message.prints
+            market.tape.on_prints(prints)
+            market.densities.on_prints(prints, message.ts)
+        elif kind is BookMessage:
+            market = self._markets.get(message.symbol) or self._market(
+                message.symbol, message.depth,
+            )
+            result = market.book.apply_message(message)
+            if result is _APPLIED:
+                market.densities.on_book(message.ts, message.cts)
+            else:
+                self._book_result(market, message, result)
+        elif kind is TickerMessage:
+            self._on_ticker(message)
+        self._counts[message.kind] += 1
+        events = self._events
+        if not events:
+            return _NO_EVENTS
+        out = events[:]
+        events.clear()
+        return out
+
+    def _market(self, symbol: str, depth: int = 0) -> SymbolMarket:
+        market = self._markets.get(symbol)
+        if market is None:
+            ticker = self._tickers.get(symbol)
+            market = SymbolMarket(
+                symbol, self.config.strategy(symbol), self._events, depth,
+                self._ticks.get(symbol), ticker.turnover_24h if ticker else 0.0,
+            )
+            klines = self._klines.pop(symbol, None)
+            if klines:
+                market.tape.seed_klines(klines)
+            self._markets[symbol] = market
+        return market
+
+    def _book_result(
+        self, market: SymbolMarket, message: BookMessage, result: ApplyResult,
+    ) -> None:
+        """What follows a book message other than a delta in sequence."""
+        book = market.book
+        if result is _SNAPSHOT:
+            self._resync.pop(message.symbol, None)
+            if message.depth and message.depth != book.depth:
+                book.depth = message.depth
+            market.densities.on_book(message.ts, message.cts, snapshot=True)
+        elif result is _GAP:
+            self.stats.gaps += 1
+            self._resync[message.symbol] = None
+        elif result is _STALE:
+            self.stats.stale += 1
+        else:
+            self.stats.ignored += 1
+
+    def _on_ticker(self, message: TickerMessage) -> None:
+        ticker = message.apply_to(self._tickers.get(message.symbol))
+        self._tickers[message.symbol] = ticker
+        market = self._markets.get(message.symbol)
+        if market is not None and market.densities.rules.auto_fraction > 0.0:
+            market.densities.set_turnover(ticker.turnover_24h, message.ts)
+
+    def finish(self) -> Sequence[DensityEvent]:
+        """End of input (a replay's last frame): densities waiting for late trades get their
+        outcome now; those still live stay live."""
+        for market in self._markets.values():
+            market.densities.finish()
+        out = self._events[:]
+        self._events.clear()
+        return out
+
+    # ---- what the venue knows besides the streams ------------------------------------------
+
+    def set_instrument(self, instrument: Instrument) -> None:
+        """Use the instrument's tick size to tell which levels stand on neighbouring ticks."""
+        self._ticks[instrument.symbol] = instrument.tick_size
+        market = self._markets.get(instrument.symbol)
+        if market is not None:
+            market.densities.set_tick(instrument.tick_size)
+
+    def seed_klines(self, symbol: str, klines: Iterable[Kline]) -> None:
+        """Seed local highs and lows from candles (REST klines) before or after trades begin."""
+        market = self._markets.get(symbol)
+        if market is None:
+            self._klines.setdefault(symbol, []).extend(klines)
+        else:
+            market.tape.seed_klines(klines)
+
+    def forget(self, symbol: str) -> None:
+        """Drop everything about a symbol (unsubscribed); its densities vanish without events."""
+        self._markets.pop(symbol, None)
+        self._resync.pop(symbol, None)
+        self._klines.pop(symbol, None)
+
+    # ---- queries -------------------------------------------------------------------------
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._markets)
+
+    def book(self, symbol: str) -> OrderBook | None:
+        market = self._markets.get(symbol)
+        return market.book if market else None
+
+    def tracker(self, symbol: str) -> DensityTracker | None:
+        market = self._markets.get(symbol)
+        return market.densities if market else None
+
+    def densities(self, symbol: str) -> list[Density]:
+        """Live densities of `symbol` (the tracker's objects: `copy()` one to keep it)."""
+        market = self._markets.get(symbol)
+        return market.densities.densities() if market else []
+
+    def tape(self, symbol: str) -> Tape | None:
+        market = self._markets.get(symbol)
+        return market.tape if market else None
+
+    def ticker(self, symbol: str) -> Ticker | None:
+        return self._tickers.get(symbol)
+
+    def change_24h(self, symbol: str) -> float | None:
+        """The 24 h change in %: an explicit value given to the engine, else the ticker's."""
+        explicit = self._change_24h.get(symbol)
+        if explicit is not None:
+            return explicit
+        ticker = self._tickers.get(symbol)
+        return ticker.change_24h_pct if ticker else None
+
+    def trend(self, symbol: str, change_24h: float | None = None) -> Trend:
+        """DESIGN §3 trend; FLAT without a book or without any 24 h change."""
+        market = self._markets.get(symbol)
+        if market is None:
+            return Trend.FLAT
+        change = change_24h if change_24h is not None else self.change_24h(symbol)
+        return trend_of(market.book, change, market.strategy.trend)
+
+    @property
+    def resync_requests(self) -> list[str]:
+        """Symbols whose book needs a fresh snapshot, oldest first."""
+        return list(self._resync)
+
+    def take_resync_requests(self) -> list[str]:
+        """The symbols to resubscribe now; they are asked again only after a new gap."""
+        symbols = list(self._resync)
+        self._resync.clear()
+        return symbols

@@ -1,0 +1,384 @@
+"""Density detector and tracker: each criterion, clusters, hysteresis, eaten versus pulled.
+
+Books are small and synthetic: tick 0.1 around 100, a 1,000 USDT threshold (so a wall is about
+10 lots and a wall level at least 7.5), bids 99.0-99.9 and asks 100.1-101.0 of 1 lot each.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from densitytui.market.book import OrderBook
+from densitytui.market.densities import DensityRules, DensityTracker
+from densitytui.model import BookSide, Density, DensityEvent, DensityEventKind, DensityOutcome
+
+BIDS = [f"{99 + i / 10:.1f}" for i in range(10)]
+ASKS = [f"{100.1 + i / 10:.1f}" for i in range(10)]
+APPEARED = DensityEventKind.APPEARED
+GONE = DensityEventKind.GONE
+
+
+def rules(**overrides: float) -> DensityRules:
+    numbers = {"min_notional": 1000.0, "min_lifetime_s": 10.0, "trade_match_s": 1.0}
+    numbers.update(overrides)
+    return DensityRules(**numbers)  # type: ignore[arg-type]
+
+
+class Market:
+    """A book and its tracker, fed with Bybit-shaped levels; time advances 100 ms a message."""
+
+    def __init__(self, density_rules: DensityRules | None = None, depth: int = 0,
+                 bids: dict[str, str] | None = None, asks: dict[str, str] | None = None) -> None:
+        self.book = OrderBook("TESTUSDT", depth)
+        self.tracker = DensityTracker(self.book, density_rules or rules(), tick=0.1)
+        self.u = 1
+        self.ts = 1_000
+        bid_levels = dict.fromkeys(BIDS, "1") | (bids or {})
+        ask_levels = dict.fromkeys(ASKS, "1") | (asks or {})
+        self.book.apply(True, list(map(list, bid_levels.items())),
+                        list(map(list, ask_levels.items())), self.u, 0, self.ts)
+        self.tracker.on_book(self.ts, self.ts, snapshot=True)
+        self.initial = self.take()
+
+    def delta(self, bids: dict[str, str] | None = None, asks: dict[str, str] | None = None,
+              ts: int | None = None) -> list[DensityEvent]:
+        self.u += 1
+        self.ts = ts if ts is not None else self.ts + 100
+        self.book.apply(False, [[p, s] for p, s in (bids or {}).items()],
+                        [[p, s] for p, s in (asks or {}).items()], self.u, 0, self.ts)
+        self.tracker.on_book(self.ts, self.ts)
+        return self.take()
+
+    def trades(self, *prints: tuple[int, float, float, bool], ts: int | None = None,
+               ) -> list[DensityEvent]:
+        self.ts = ts if ts is not None else max(p[0] for p in prints)
+        self.tracker.on_prints(list(prints), self.ts)
+        return self.take()
+
+    def take(self) -> list[DensityEvent]:
+        events = list(self.tracker.events)
+        self.tracker.events.clear()
+        return events
+
+    def only(self) -> Density:
+        (density,) = self.tracker.densities()
+        return density
+
+
+def kinds(events: list[DensityEvent]) -> list[DensityEventKind]:
+    return [e.kind for e in events]
+
+
+# ---- criteria --------------------------------------------------------------------------------
+
+
+def test_absolute_criterion_needs_the_full_threshold() -> None:
+    market = Market()
+    assert market.delta({"99.5": "9"}) == []  # 895.5 USDT: every other criterion passes
+    events = market.delta({"99.5": "11"})  # 1,094.5 USDT
+    assert kinds(events) == [APPEARED]
+    density = events[0].density
+    assert (density.side, density.price, density.size, density.levels) == (
+        BookSide.BID, 99.5, 11.0, 1,
+    )
+    assert events[0].ts == market.ts
+
+
+def test_relative_criterion_compares_with_the_nearest_levels_and_is_judged_again_when_they_shrink(
+) -> None:
+    neighbours = {"99.3": "5", "99.4": "5", "99.6": "5", "99.7": "5", "99.2": "5"}
+    market = Market(bids=neighbours)
+    assert market.delta({"99.5": "12"}) == []  # 12 < 3 x mean 5
+    # The candidate itself does not change: its neighbours do (mean 3.4, and 12 >= 10.2).
+    events = market.delta({"99.3": "1", "99.4": "1"})
+    assert kinds(events) == [APPEARED]
+    assert market.only().price == 99.5
+
+
+def test_relative_criterion_uses_relative_factor() -> None:
+    market = Market(rules(relative_factor=20.0))
+    assert market.delta({"99.5": "15"}) == []
+    assert kinds(market.delta({"99.5": "25"})) == [APPEARED]
+
+
+def test_share_criterion_and_a_later_fall_of_the_side_volume() -> None:
+    far = {f"98.{i}": "40" for i in range(10)}  # a thick block of equal levels, no wall
+    market = Market(bids=far)
+    assert market.tracker.densities() == []
+    assert market.delta({"99.5": "15"}) == []  # 15 < 5 % of 424
+    # The candidate is untouched; the side thins out until it holds 5 %.
+    events = market.delta({p: "0" for p in far})
+    assert kinds(events) == [APPEARED]
+    assert market.only().size == 15.0
+
+
+def test_distance_criterion_and_a_later_move_of_mid() -> None:
+    market = Market(bids={"97.5": "30"})  # 2.5 % below mid 100
+    assert market.tracker.densities() == []
+    # Price falls: mid 98.95; the wall at 97.5 is now 1.47 % away.
+    moves = {p: "0" for p in BIDS} | {f"98.{i}": "1" for i in range(10)}
+    asks = {p: "0" for p in ASKS} | {f"{99 + i / 10:.1f}": "1" for i in range(10)}
+    events = market.delta(moves, asks)
+    assert kinds(events) == [APPEARED]
+    assert market.only().price == 97.5
+
+
+def test_a_far_density_leaves_when_mid_moves_away_untested_or_held() -> None:
+    market = Market(bids={"98.5": "30"})
+    assert kinds(market.initial) == [APPEARED]
+    assert market.only().price == 98.5
+    asks = {p: "0" for p in ASKS} | {"101.5": "1"}
+    bids = {p: "0" for p in BIDS} | {"101.4": "1"}
+    (event,) = market.delta(bids, asks)  # mid 101.45: 98.5 is 2.9 % away
+    assert (event.kind, event.outcome) == (GONE, DensityOutcome.OUT_OF_RANGE)
+
+    tested = Market(bids={"98.5": "30"})
+    tested.trades((tested.ts + 10, 98.6, 0.1, False))  # a trade within 0.2 %
+    assert tested.only().tested_at == tested.ts
+    (event,) = tested.delta(bids, asks)
+    assert (event.kind, event.outcome) == (GONE, DensityOutcome.HELD)
+
+
+# ---- clusters --------------------------------------------------------------------------------
+
+
+def test_wall_levels_on_neighbouring_ticks_are_one_density_at_their_weighted_price() -> None:
+    market = Market()
+    events = market.delta({"99.4": "8", "99.5": "12"})  # 796 and 1,194 USDT
+    assert kinds(events) == [APPEARED]
+    density = events[0].density
+    assert density.levels == 2
+    assert density.size == 20.0
+    assert density.price == pytest.approx((99.4 * 8 + 99.5 * 12) / 20)
+
+
+def test_a_cluster_needs_only_its_sum_to_reach_the_threshold() -> None:
+    market = Market()
+    events = market.delta({"99.4": "8", "99.5": "8"})  # 796 each, 1,592 together
+    assert kinds(events) == [APPEARED]
+    assert events[0].density.levels == 2
+
+
+def test_a_run_wider_than_cluster_range_is_judged_level_by_level() -> None:
+    market = Market(rules(cluster_range_pct=0.05))  # 0.05 at 100: two ticks are too wide
+    assert market.delta({"99.4": "8", "99.5": "8"}) == []
+
+
+def test_a_capped_density_becomes_a_cluster_once_its_run_fits_the_range() -> None:
+    # 0.25 % of 99.5 holds three ticks, not four.
+    market = Market(rules(cluster_range_pct=0.25))
+    events = market.delta({"99.3": "8", "99.4": "8", "99.5": "20", "99.6": "8"})
+    assert kinds(events) == [APPEARED]
+    assert (market.only().price, market.only().levels) == (99.5, 1)
+    identity = market.only().id
+    market.delta({"99.3": "1"})
+    density = market.only()
+    assert (density.id, density.levels, density.size) == (identity, 3, 36.0)
+
+
+def test_levels_apart_by_more_than_a_tick_are_separate_densities() -> None:
+    market = Market()
+    events = market.delta({"99.3": "12", "99.6": "12"})
+    assert sorted(e.density.price for e in events) == [99.3, 99.6]
+
+
+def test_a_cluster_keeps_its_identity_when_its_anchor_goes() -> None:
+    market = Market()
+    market.delta({"99.4": "8", "99.5": "12"})
+    identity = market.only().id
+    events = market.delta({"99.5": "1"})  # the anchor is no wall level any more
+    assert kinds(events) == [DensityEventKind.CHANGED]
+    density = market.only()
+    assert (density.id, density.price, density.size, density.levels) == (identity, 99.4, 8.0, 1)
+
+
+def test_a_new_wall_level_beside_a_density_joins_it() -> None:
+    market = Market()
+    market.delta({"99.5": "12"})
+    identity = market.only().id
+    events = market.delta({"99.6": "9"})
+    assert kinds(events) == [DensityEventKind.CHANGED]
+    density = market.only()
+    assert (density.id, density.levels, density.size) == (identity, 2, 21.0)
+
+
+# ---- hysteresis and lifecycle ----------------------------------------------------------------
+
+
+def test_hysteresis_keeps_a_density_down_to_keep_fraction_of_the_threshold() -> None:
+    market = Market()
+    market.delta({"99.5": "12"})
+    market.delta({"99.5": "8"})  # 796 USDT: below the threshold, above 75 % of it
+    assert market.only().size == 8.0
+    market.delta({"99.5": "7"})  # 696.5 USDT
+    assert market.tracker.densities() == []
+
+
+def test_share_and_relative_are_not_checked_again_once_tracked() -> None:
+    market = Market()
+    market.delta({"99.5": "12"})
+    # A giant level beside it: 12 is no longer 5 % of the side nor 3x its neighbours' mean.
+    market.delta({"99.7": "500", "99.6": "300"})
+    assert 99.5 in {d.price for d in market.tracker.densities()}
+
+
+def test_confirmation_after_min_lifetime_in_message_time() -> None:
+    market = Market()
+    (appeared,) = market.delta({"99.5": "12"}, ts=5_000)
+    assert appeared.density.confirmed_at is None
+    assert market.trades((14_990, 100.5, 0.1, True), ts=14_999) == []
+    (confirmed,) = market.trades((15_000, 100.5, 0.1, True), ts=15_000)
+    assert confirmed.kind is DensityEventKind.CONFIRMED
+    assert confirmed.ts == 15_000
+    assert market.only().confirmed
+
+
+def test_changed_is_reported_on_material_size_changes_only() -> None:
+    market = Market()
+    market.delta({"99.5": "20"})
+    assert market.delta({"99.5": "19"}) == []  # 5 %
+    (event,) = market.delta({"99.5": "17"})  # 15 % below the last report
+    assert event.kind is DensityEventKind.CHANGED
+    assert event.density.size == 17.0
+
+
+def test_a_level_that_scrolls_out_of_a_full_depth_window_is_not_a_cancel() -> None:
+    market = Market(depth=10, bids={"99.0": "15"})  # the worst of ten bids
+    assert market.only().price == 99.0
+    # Price rises: a better bid enters the ten-level window, 99.0 leaves it.
+    (event,) = market.delta({"100.0": "1", "99.0": "0"}, {"100.1": "0"})
+    assert (event.kind, event.outcome) == (GONE, DensityOutcome.OUT_OF_RANGE)
+    assert (event.density.size, event.density.pulled) == (15.0, 0.0)
+
+    tested = Market(depth=10, bids={"99.0": "15"})
+    tested.trades((tested.ts + 10, 99.1, 0.5, False))
+    (event,) = tested.delta({"100.0": "1", "99.0": "0"}, {"100.1": "0"})
+    assert event.outcome is DensityOutcome.HELD
+
+    cancelled = Market(depth=10, bids={"99.0": "15"})
+    cancelled.delta({"99.0": "0"})  # the window is no longer full: a cancel
+    cancelled.tracker.finish()
+    (event,) = cancelled.take()
+    assert event.outcome is DensityOutcome.SPOOF
+
+
+def test_faded_when_the_auto_threshold_rises_above_an_intact_density() -> None:
+    market = Market(rules(auto_turnover_fraction=0.001))
+    market.delta({"99.5": "12"})
+    market.tracker.set_turnover(5_000_000.0, market.ts)  # threshold 5,000 USDT
+    events = market.take()
+    assert market.tracker.densities() == []
+    market.tracker.finish()
+    events += market.take()
+    assert [(e.kind, e.outcome) for e in events] == [(GONE, DensityOutcome.FADED)]
+
+
+# ---- eaten, pulled, spoof --------------------------------------------------------------------
+
+
+def test_trades_at_its_price_are_eaten_and_the_rest_of_the_loss_is_pulled() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.trades((2_050, 99.5, 3.0, False))  # a taker sell hits the bid wall
+    market.trades((2_060, 99.5, 5.0, True))  # a taker buy at that price does not
+    market.trades((2_070, 99.4, 1.0, False))  # another price does not either
+    market.delta({"99.5": "9"}, ts=2_100)
+    density = market.only()
+    assert (density.eaten, density.pulled) == (3.0, 0.0)
+    market.delta({"99.5": "8"}, ts=2_200)  # one lot cancelled
+    density = market.only()
+    assert (density.eaten, density.pulled) == (3.0, 1.0)
+    assert density.erosion == pytest.approx(1 - 8 / 12)
+
+
+def test_trades_the_book_showed_before_the_density_appeared_are_not_its_own() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.trades((1_990, 99.5, 3.0, False))
+    assert market.only().eaten == 0.0
+
+
+def test_a_wall_eaten_to_the_end_is_eaten() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.trades((2_050, 99.5, 12.0, False))
+    assert market.delta({"99.5": "0"}, ts=2_100) == []  # the outcome waits for late trades
+    (event,) = market.delta({"99.0": "2"}, ts=3_100)
+    assert (event.kind, event.outcome, event.ts) == (GONE, DensityOutcome.EATEN, 2_100)
+    assert (event.density.eaten, event.density.pulled) == (12.0, 0.0)
+
+
+def test_trades_that_arrive_after_the_book_showed_them_still_count() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    assert market.delta({"99.5": "0"}, ts=2_200) == []
+    # The trades happened before that book message (T <= its cts) but arrive after it.
+    market.trades((2_150, 99.5, 10.0, False), (2_190, 99.5, 2.0, False), ts=2_210)
+    market.trades((2_300, 99.5, 7.0, False), ts=2_300)  # after the wall went: not its own
+    market.tracker.finish()
+    (event,) = market.take()
+    assert event.outcome is DensityOutcome.EATEN
+    assert event.density.eaten == 12.0
+
+
+def test_a_wall_pulled_without_trades_is_a_spoof() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.delta({"99.5": "0"}, ts=2_100)
+    market.tracker.finish()
+    (event,) = market.take()
+    assert event.outcome is DensityOutcome.SPOOF
+    assert (event.density.eaten, event.density.pulled) == (0.0, 12.0)
+
+
+@pytest.mark.parametrize(
+    ("eaten", "outcome"),
+    [(4.0, DensityOutcome.SPOOF), (5.4, DensityOutcome.PULLED), (6.0, DensityOutcome.EATEN)],
+)
+def test_outcome_by_shares_of_the_loss(eaten: float, outcome: DensityOutcome) -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.trades((2_050, 99.5, eaten, False))
+    market.delta({"99.5": "0"}, ts=2_100)
+    market.tracker.finish()
+    (event,) = market.take()
+    assert event.outcome is outcome
+    assert event.density.eaten + event.density.pulled == pytest.approx(12.0)
+
+
+def test_a_wall_that_outlived_its_test_and_was_taken_down_later_held() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=2_000)
+    market.trades((2_050, 99.6, 0.5, False))  # price tests the wall (within 0.2 %)
+    market.trades((2_500, 100.5, 0.5, True))  # and bounces away
+    market.delta({"99.5": "0"}, ts=3_000)
+    market.tracker.finish()
+    (event,) = market.take()
+    assert event.outcome is DensityOutcome.HELD
+    assert (event.density.eaten, event.density.pulled) == (0.0, 12.0)
+
+
+def test_spoof_flag_needs_a_material_loss() -> None:
+    market = Market()
+    market.delta({"99.5": "20"})
+    market.delta({"99.5": "19.5"})  # 2.5 % pulled: all of the loss, but not material
+    assert not market.tracker.is_spoof(market.only())
+    (event,) = market.delta({"99.5": "14"})
+    assert market.tracker.is_spoof(event.density)
+    assert event.density.pulled == 6.0
+
+
+def test_ask_walls_are_hit_by_taker_buys() -> None:
+    market = Market()
+    market.delta(asks={"100.5": "12"}, ts=2_000)
+    market.trades((2_050, 100.5, 4.0, True), (2_060, 100.5, 4.0, False))
+    density = market.only()
+    assert (density.side, density.eaten) == (BookSide.ASK, 4.0)
+
+
+def test_a_one_sided_book_judges_nothing_until_both_sides_are_back() -> None:
+    market = Market()
+    assert market.delta({"99.5": "12"}, {p: "0" for p in ASKS}) == []  # no mid, no judgement
+    events = market.delta(asks={"100.1": "1"})
+    assert kinds(events) == [APPEARED]
+    assert market.only().price == 99.5

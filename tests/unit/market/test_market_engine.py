@@ -1,0 +1,174 @@
+"""The market engine: frames in, books, densities, tape and tickers out; bad frames counted."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from densitytui.config import parse_config
+from densitytui.market.decode import decode_rest_orderbook
+from densitytui.market.engine import MarketEngine
+from densitytui.model import BookSide, DensityEventKind, Instrument, Kline, Trend
+
+CONFIG = parse_config({"density": {"min_notional_usdt": 1000.0}})
+
+
+def book(kind: str, u: int, bids: list[list[str]], asks: list[list[str]], ts: int,
+         symbol: str = "TESTUSDT") -> bytes:
+    return orjson.dumps({
+        "topic": f"orderbook.50.{symbol}", "type": kind, "ts": ts,
+        "data": {"s": symbol, "b": bids, "a": asks, "u": u, "seq": u * 10}, "cts": ts,
+    })
+
+
+def trade(ts: int, price: str, size: str, side: str, symbol: str = "TESTUSDT") -> bytes:
+    return orjson.dumps({
+        "topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": ts,
+        "data": [{"T": ts, "s": symbol, "S": side, "v": size, "p": price, "i": str(ts)}],
+    })
+
+
+def ticker(kind: str, ts: int, **fields: str) -> bytes:
+    return orjson.dumps({
+        "topic": "tickers.TESTUSDT", "type": kind, "ts": ts,
+        "data": {"symbol": "TESTUSDT", **fields},
+    })
+
+
+SNAPSHOT = book(
+    "snapshot", 100,
+    [[f"{99 + i / 10:.1f}", "1"] for i in range(10)],
+    [[f"{100.1 + i / 10:.1f}", "1"] for i in range(10)],
+    1_000,
+)
+
+
+def test_frames_build_a_book_and_return_density_events() -> None:
+    engine = MarketEngine(CONFIG)
+    assert engine.on_frame(SNAPSHOT) == ()
+    events = engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    assert [e.kind for e in events] == [DensityEventKind.APPEARED]
+    assert engine.densities("TESTUSDT")[0].price == 99.5
+    engine.on_frame(trade(1_150, "99.5", "2", "Sell"))
+    assert engine.densities("TESTUSDT")[0].eaten == 2.0
+    tape = engine.tape("TESTUSDT")
+    assert tape is not None
+    assert tape.last_price == 99.5
+    assert engine.book("TESTUSDT").best_bid() == 99.9  # type: ignore[union-attr]
+    assert engine.stats.messages["orderbook"] == 2
+    assert engine.stats.messages["publicTrade"] == 1
+
+
+def test_malformed_frames_are_counted_per_kind_and_skipped() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    frames = [
+        b"garbage",
+        book("delta", 101, [["99.5", "-3"]], [], 1_100),
+        b'{"topic":"publicTrade.TESTUSDT","type":"snapshot","ts":1,"data":[{"T":1}]}',
+        b'{"topic":"tickers.TESTUSDT","type":"snapshot","ts":1,"data":[]}',
+    ]
+    for frame in frames:
+        assert engine.on_frame(frame) == ()
+    assert engine.stats.malformed == {
+        "orderbook": 1, "publicTrade": 1, "tickers": 1, "control": 0, "other": 0, "invalid": 1,
+    }
+    assert engine.stats.total_malformed == 4
+    assert engine.stats.total_messages == 5
+    # The bad delta changed nothing; the next delta shows the skipped `u` as a gap.
+    assert engine.book("TESTUSDT").size_at(BookSide.BID, 99.5) == 1.0  # type: ignore[union-attr]
+    engine.on_frame(book("delta", 102, [["99.4", "2"]], [], 1_200))
+    assert engine.stats.gaps == 1
+    assert engine.resync_requests == ["TESTUSDT"]
+
+
+def test_a_gap_asks_for_a_resync_until_a_snapshot_comes() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.4", "2"]], [], 1_100))
+    engine.on_frame(book("delta", 103, [["99.3", "2"]], [], 1_200))
+    assert engine.stats.gaps == 1
+    assert not engine.book("TESTUSDT").valid  # type: ignore[union-attr]
+    engine.on_frame(book("delta", 104, [["99.2", "2"]], [], 1_300))
+    assert engine.stats.ignored == 1
+    assert engine.take_resync_requests() == ["TESTUSDT"]
+    assert engine.resync_requests == []
+    engine.on_frame(book("delta", 101, [["99.4", "2"]], [], 1_400))
+    assert engine.stats.ignored == 2
+    rest = decode_rest_orderbook({
+        "retCode": 0, "result": {"s": "TESTUSDT", "b": [["99.0", "1"]], "a": [["100.0", "1"]],
+                                 "ts": 1_500, "u": 200, "seq": 1},
+    })
+    engine.on_message(rest)
+    assert engine.book("TESTUSDT").valid  # type: ignore[union-attr]
+    engine.on_frame(book("delta", 201, [["99.1", "3"]], [], 1_600))
+    assert engine.book("TESTUSDT").bids.prices == [99.0, 99.1]  # type: ignore[union-attr]
+
+
+def test_stale_deltas_are_counted() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 99, [["99.4", "2"]], [], 1_100))
+    assert engine.stats.stale == 1
+    assert engine.resync_requests == []
+
+
+def test_tickers_give_the_24h_change_and_the_trend() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.8", "20"]], [], 1_100))
+    assert engine.trend("TESTUSDT") is Trend.FLAT  # no 24 h change known
+    engine.on_frame(ticker("snapshot", 1_200, price24hPcnt="0.05", lastPrice="99.9",
+                           turnover24h="2000000"))
+    assert engine.change_24h("TESTUSDT") == pytest.approx(5.0)
+    assert engine.trend("TESTUSDT") is Trend.UP
+    engine.on_frame(ticker("delta", 1_300, price24hPcnt="-0.05"))
+    assert engine.trend("TESTUSDT") is Trend.FLAT  # falling, but the bids outweigh the asks
+    assert engine.ticker("TESTUSDT").turnover_24h == 2_000_000  # type: ignore[union-attr]
+    assert engine.trend("TESTUSDT", change_24h=8.1) is Trend.UP
+
+
+def test_an_explicit_24h_change_stands_for_recordings_without_tickers() -> None:
+    engine = MarketEngine(CONFIG, change_24h={"TESTUSDT": -3.0})
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [], [["100.2", "20"]], 1_100))
+    assert engine.change_24h("TESTUSDT") == -3.0
+    assert engine.trend("TESTUSDT") is Trend.DOWN
+
+
+def test_auto_threshold_follows_turnover() -> None:
+    config = parse_config({"density": {"min_notional_usdt": 1000.0,
+                                       "auto_turnover_fraction": 0.001}})
+    engine = MarketEngine(config)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    assert len(engine.densities("TESTUSDT")) == 1
+    engine.on_frame(ticker("snapshot", 1_200, turnover24h="5000000"))
+    assert engine.tracker("TESTUSDT").threshold == 5_000.0  # type: ignore[union-attr]
+    assert engine.densities("TESTUSDT") == []
+    (gone,) = engine.finish()
+    assert gone.outcome is not None and gone.outcome.value == "faded"
+
+
+def test_instrument_tick_and_klines_and_forget() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.seed_klines("TESTUSDT", [Kline(0, 90.0, 120.0, 80.0, 100.0, 1.0)])
+    engine.set_instrument(Instrument("TESTUSDT", 0.5, 0.001, 0.001, 5.0, 100.0))
+    engine.on_frame(SNAPSHOT)
+    assert engine.tracker("TESTUSDT").tick == 0.5  # type: ignore[union-attr]
+    assert engine.tape("TESTUSDT").local_range(4.0, 1_000) == (80.0, 120.0)  # type: ignore[union-attr]
+    engine.on_frame(book("delta", 101, [["99.4", "2"]], [], 1_100))
+    engine.on_frame(book("delta", 103, [["99.4", "2"]], [], 1_200))
+    engine.forget("TESTUSDT")
+    assert engine.symbols == []
+    assert engine.resync_requests == []
+    assert engine.book("TESTUSDT") is None
+
+
+def test_control_and_other_frames_are_counted_not_malformed() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(b'{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}')
+    engine.on_frame(b'{"topic":"kline.1.TESTUSDT","type":"snapshot","ts":1,"data":[]}')
+    assert engine.stats.messages["control"] == 1
+    assert engine.stats.messages["other"] == 1
+    assert engine.stats.total_malformed == 0

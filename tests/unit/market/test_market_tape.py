@@ -1,0 +1,79 @@
+"""Trade windows: velocity, taker aggression, spikes, local highs and lows, bounded memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from densitytui.config import TapeSection
+from densitytui.market.tape import Tape
+from densitytui.model import Kline
+
+START = 1_700_000_000_000  # a round minute
+
+
+def test_velocity_over_the_short_and_long_windows() -> None:
+    tape = Tape(TapeSection())
+    tape.on_prints([(START + 1_000, 100.0, 3.0, True)])  # 300 USDT, 14 s before `now`
+    tape.on_prints([(START + 13_000, 100.0, 6.0, False)])  # 600 USDT, 2 s before
+    tape.on_prints([(START + 14_500, 100.0, 3.0, True)])  # 300 USDT
+    now = START + 15_000
+    assert tape.velocity_short(now) == pytest.approx(900 / 3)
+    assert tape.velocity_long(now) == pytest.approx(1200 / 15)
+    # 16 s later only the last second of silence is left in the short window.
+    assert tape.velocity_short(START + 31_000) == 0.0
+
+
+def test_taker_volume_by_side_over_the_aggression_window() -> None:
+    tape = Tape(TapeSection(aggression_window_s=10))
+    tape.on_prints([
+        (START + 0, 50.0, 1.0, True),  # out of the window at `now`
+        (START + 5_000, 50.0, 2.0, True),
+        (START + 6_000, 50.0, 4.0, False),
+        (START + 12_000, 50.0, 1.0, True),
+    ])
+    buy, sell = tape.taker_volume(START + 12_050)
+    assert (buy, sell) == (pytest.approx(150.0), pytest.approx(200.0))
+
+
+def test_volume_spike_against_the_baseline_average() -> None:
+    tape = Tape(TapeSection(spike_baseline_s=60, spike_factor=3, velocity_short_s=3))
+    for second in range(57):
+        tape.on_prints([(START + second * 1_000, 10.0, 1.0, True)])  # 10 USDT a second
+    assert not tape.spike(START + 57_000)
+    tape.on_prints([(START + 58_000, 10.0, 20.0, False)])  # 200 USDT at once
+    assert tape.spike(START + 58_500)
+
+
+def test_local_range_over_hours_and_prior_range_without_the_current_minute() -> None:
+    tape = Tape(TapeSection(range_hours=(1.0, 4.0)))
+    minute = 60_000
+    tape.on_prints([(START, 100.0, 1.0, True)])
+    tape.on_prints([(START + 100 * minute, 110.0, 1.0, True)])  # 50 min before the end
+    tape.on_prints([(START + 150 * minute, 105.0, 1.0, True)])
+    tape.on_prints([(START + 150 * minute + 1_000, 103.0, 1.0, False)])
+    now = START + 150 * minute + 2_000
+    assert tape.local_range(1.0, now) == (103.0, 110.0)
+    assert tape.local_range(4.0, now) == (100.0, 110.0)
+    assert tape.prior_range(1.0, now) == (110.0, 110.0)
+    assert tape.last_price == 103.0
+
+
+def test_klines_seed_the_local_range() -> None:
+    tape = Tape(TapeSection())
+    tape.seed_klines([
+        Kline(START - 120 * 60_000, 90.0, 95.0, 85.0, 92.0, 1.0),
+        Kline(START - 30 * 60_000, 92.0, 99.0, 91.0, 98.0, 1.0),
+    ])
+    tape.on_prints([(START + 1_000, 97.0, 1.0, True)])
+    assert tape.local_range(1.0, START + 2_000) == (91.0, 99.0)
+    assert tape.local_range(4.0, START + 2_000) == (85.0, 99.0)
+
+
+def test_memory_stays_bounded_over_a_long_day() -> None:
+    tape = Tape(TapeSection(range_hours=(1.0, 4.0)))
+    for second in range(0, 10 * 3600, 2):  # ten hours, a trade every two seconds
+        tape.on_prints([(START + second * 1_000, 100.0 + second % 7, 0.1, second % 4 == 0)])
+    assert len(tape._minutes) <= 4 * 60 + 1
+    assert len(tape._baseline.buckets) <= 60 * 10
+    assert len(tape._short.buckets) <= 30
+    assert tape.trades == 18_000
