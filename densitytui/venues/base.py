@@ -151,6 +151,11 @@ class Exchange(ABC):
         """The account's margin mode; the engine refuses to trade unless it is isolated."""
 
     @abstractmethod
+    async def set_margin_mode(self, mode: MarginMode) -> None:
+        """Set the account's margin mode (account-wide on unified accounts): only on an explicit
+        request, never silently; an unchanged mode is success."""
+
+    @abstractmethod
     def updates(self) -> AsyncIterator[AccountUpdate]:
         """Private stream: order changes, fills and position changes, in order."""
 
