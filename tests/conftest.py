@@ -17,6 +17,14 @@ XRP_FILE = SHARED_DATA / "xrpusdt-ob500-2024-12-01.bybit.jsonl"
 DOCS_EXAMPLES = ROOT.parent / "shared" / "bybit" / "docs-examples"
 
 
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real ~/.config, ~/.local/share and ~/.local/state."""
+    home = tmp_path_factory.mktemp("xdg")
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+
+
 def _shared(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared data {path} is absent (tests read ../shared from the project root)")

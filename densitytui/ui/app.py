@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import structlog
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -15,9 +16,12 @@ from textual.widgets import Footer, Header
 from densitytui import __version__
 from densitytui.config import Config
 from densitytui.logging import tail
+from densitytui.storage import Store, StoreError, open_store
 from densitytui.ui.themes import THEME_VARIABLES, load_theme
 from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.pane import Pane
+
+log = structlog.get_logger("densitytui.ui")
 
 
 class DensityApp(App[None]):
@@ -31,6 +35,7 @@ class DensityApp(App[None]):
     def __init__(self, config: Config) -> None:
         super().__init__()
         self.config = config
+        self.store: Store | None = None
         theme = load_theme(config.app.theme)
         self.register_theme(theme)
         self.theme = theme.name
@@ -52,6 +57,26 @@ class DensityApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._refresh_log)
+        self.run_worker(self._open_store(), name="open store", exclusive=True)
+
+    async def _open_store(self) -> None:
+        """Open the database and apply pending migrations, off the UI's critical path."""
+        try:
+            self.store = await open_store(self.config.storage)
+        except StoreError as exc:
+            log.error("database unavailable", error=str(exc))
+            self.notify(f"Database unavailable: {exc}", severity="error", timeout=15)
+            return
+        log.info(
+            "database ready",
+            backend=self.store.backend,
+            location=self.store.location,
+            schema_version=await self.store.schema_version(),
+        )
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            await self.store.close()
 
     def _refresh_log(self) -> None:
         self.query_one(LogPane).show_records(tail.records, tail.count)

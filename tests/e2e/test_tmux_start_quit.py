@@ -30,6 +30,7 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -
 @dataclass
 class Tmux:
     session: str
+    home: Path
     exit_status: Path
 
     def run(self, *args: str) -> str:
@@ -54,7 +55,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         f"XDG_DATA_HOME={home}/.local/share XDG_STATE_HOME={home}/.local/state "
         f"{EXECUTABLE}; echo $? > {done}; sleep 60"
     )
-    server = Tmux(session, done)
+    server = Tmux(session, home, done)
     server.run("new-session", "-d", "-s", session, "-x", "120", "-y", "32", command)
     server.run("set-option", "-t", session, "escape-time", "10")
     yield server
@@ -70,6 +71,8 @@ def test_command_one_starts_the_app_and_q_quits(tmux: Tmux) -> None:
     assert "mode semi" in screen
     assert "q Quit" in screen
     tmux.run("send-keys", "-t", tmux.session, "q")
+    database = tmux.home / ".local" / "share" / "densitytui" / "densitytui.db"
+    _wait_for(database.exists, "the database the app creates and migrates on start")
     done = tmux.exit_status
     _wait_for(done.exists, "the app to exit after q")
     _wait_for(lambda: done.read_text().strip() != "", "the exit status")

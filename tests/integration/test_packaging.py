@@ -1,4 +1,4 @@
-"""The wheel carries what a non-editable install needs: themes, the default config, the TCSS."""
+"""The wheel carries what a non-editable install needs: themes, default config, TCSS, SQL."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ def test_wheel_ships_themes_and_default_config(tmp_path: Path) -> None:
         assert f"densitytui/themes/{name}.toml" in names
     assert "densitytui/default_config.toml" in names
     assert "densitytui/ui/app.tcss" in names
+    assert any(n.startswith("densitytui/storage/migrations/") and n.endswith(".sql") for n in names)
 
     probe = (
         "import densitytui.paths as p, densitytui.ui.themes as t, densitytui.config as c\n"
-        "assert p.PACKAGE_DIR.is_relative_to(p.Path(r'%s')), p.PACKAGE_DIR\n"
+        f"assert p.PACKAGE_DIR.is_relative_to(p.Path(r'{unpacked}')), p.PACKAGE_DIR\n"
         "print(','.join(p.theme_names()))\n"
         "print(c.find_config().name)\n"
-        "print(t.load_theme('contrast').name)\n" % unpacked
+        "print(t.load_theme('contrast').name)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],

@@ -20,6 +20,28 @@ async def test_shows_venue_mode_and_the_four_panes() -> None:
         assert titles == ["Movers", "Book", "Signals", "Positions"]
 
 
+async def test_opens_and_migrates_the_database_on_start(tmp_path) -> None:
+    db = tmp_path / "data" / "app.db"
+    app = DensityApp(parse_config({"storage": {"url": f"sqlite:///{db}"}}))
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.store is not None
+        assert await app.store.schema_version() >= 1
+    assert db.exists()
+
+
+async def test_an_unusable_database_is_shown_not_fatal(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    app = DensityApp(parse_config({"storage": {"url": f"sqlite:///{blocker}/sub/app.db"}}))
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.store is None
+        assert any("Database unavailable" in n.message for n in app._notifications)
+
+
 async def test_q_quits() -> None:
     app = DensityApp(Config())
     async with app.run_test() as pilot:
