@@ -24,9 +24,11 @@ from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
 from densitytui.market.decode import decode_frame
 from densitytui.market.engine import MarketEngine
+from densitytui.paths import PACKAGE_DIR
 from densitytui.venues.recording import RecordingError, read_frames
 
 DEFAULT_DATA = Path("../shared/data/btcusdt-2024-08-08.bybit.jsonl.gz")
+"""Relative to the project root, where a checkout runs it; found from the source tree too."""
 TARGET_RATIO = 0.35
 
 
@@ -113,20 +115,24 @@ def run_market(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         print("densitytui bench: --repeat must be at least 1", file=sys.stderr)
         return 2
+    data: Path = args.data
+    beside_checkout = (PACKAGE_DIR.parent / DEFAULT_DATA).resolve()
+    if data == DEFAULT_DATA and not data.exists() and beside_checkout.exists():
+        data = beside_checkout
     try:
-        frames = list(read_frames(args.data))
+        frames = list(read_frames(data))
     except RecordingError as exc:
         print(f"densitytui bench: cannot read {exc}", file=sys.stderr)
         return 2
     if not frames:
-        print(f"densitytui bench: {args.data} holds no messages", file=sys.stderr)
+        print(f"densitytui bench: {data} holds no messages", file=sys.stderr)
         return 2
     figures = measure_market(frames, config, args.repeat)
     if args.json:
-        print(json.dumps({"bench": "market", "data": str(args.data), **figures}))
+        print(json.dumps({"bench": "market", "data": str(data), **figures}))
         return 0
     print(
-        f"bench market: {args.data}, {figures['messages']:,} messages, "
+        f"bench market: {data}, {figures['messages']:,} messages, "
         f"best of {figures['repeat']} alternating rounds"
     )
     print(f"  orjson.loads only  {figures['orjson_msgs_per_s']:>12,.0f} msg/s  (reference)")
