@@ -255,6 +255,7 @@ class DensityTracker:
         "_mid_low",
         "_next_confirm",
         "_next_id",
+        "_sides",
         "_tick_given",
         "_unconfirmed",
         "_untested",
@@ -287,6 +288,7 @@ class DensityTracker:
         book.watch_notional = self.member_notional
         self._bid = _Side(book, _BID)
         self._ask = _Side(book, BookSide.ASK)
+        self._sides = (self._bid, self._ask)
         self._bid_owner = self._bid.owner
         self._ask_owner = self._ask.owner
         self.tracked: list[_Tracked] = []
@@ -464,7 +466,7 @@ class DensityTracker:
             for tracked in dirty:
                 tracked.dirty = False
                 self._refresh(tracked, ts)
-        for st in (self._bid, self._ask):
+        for st in self._sides:
             if st.sweep_due or not st.mid_low < mid < st.mid_high:
                 self._sweep(st, mid, ts)
             else:
@@ -899,7 +901,6 @@ class DensityTracker:
             bid_owner = self._bid_owner
             ask_owner = self._ask_owner
             untested = self._untested
-            test_distance = self.rules.test_distance
             for trade_ts, price, size, is_buy in prints:
                 tracked = (ask_owner if is_buy else bid_owner).get(price)
                 if tracked is not None and trade_ts > tracked.since_cts:
@@ -909,6 +910,7 @@ class DensityTracker:
                     density.pulled = pulled if pulled > 0.0 else 0.0
                 if untested:
                     tested = False
+                    test_distance = self.rules.test_distance
                     for candidate in untested:
                         density = candidate.density
                         if abs(price - density.price) <= test_distance * density.price:
