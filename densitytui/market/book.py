@@ -331,7 +331,8 @@ class OrderBook:
         changes = self.changes
         watch = self.watch_notional
         total = ladder.total
-        for price, size, level in zip(prices_in, sizes_in, levels, strict=True):
+        # Equal lengths by construction (parse_levels); strict checking costs on the hot path.
+        for price, size, level in zip(prices_in, sizes_in, levels, strict=False):
             key = level[0]
             entry = get(key)
             if size == 0.0:

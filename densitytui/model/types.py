@@ -232,9 +232,12 @@ class Density:
         )
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class DensityEvent:
-    """A lifecycle step of a density, stamped with the time of the message that caused it."""
+    """A lifecycle step of a density, stamped with the time of the message that caused it.
+
+    Not frozen: the tracker makes thousands a minute, and a frozen dataclass costs twice as
+    much to build. Treat it as a value all the same."""
 
     kind: DensityEventKind
     density: Density
