@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,22 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     home = tmp_path_factory.mktemp("xdg")
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(name, str(home / name.lower()))
+
+
+@pytest.fixture(autouse=True)
+def _no_database_thread_left() -> Iterator[None]:
+    """An aiosqlite connection left open keeps a non-daemon thread, and with it the whole test
+    run, alive after the last test: fail the test that leaked it instead."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before and "_connection_worker_thread" in thread.name
+    ]
+    for thread in leaked:
+        thread.join(timeout=5)
+    assert not [t for t in leaked if t.is_alive()], "a SQLite connection was left open"
 
 
 def _shared(path: Path) -> Path:

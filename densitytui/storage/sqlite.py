@@ -115,7 +115,9 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             await connection.close()
             raise StoreUnavailable(f"cannot use SQLite database {self.path}: {exc}") from None
-        except StoreError:
+        except BaseException:
+            # StoreError, or a cancellation: never leave the connection's thread running, it
+            # would keep the process alive after everything else ended.
             await connection.close()
             raise
         self._connection = connection

@@ -5,6 +5,7 @@ The app renders engine state and sends commands to the engine; it never talks to
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import ClassVar
 
 import structlog
@@ -12,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from densitytui import __version__
 from densitytui.config import Config
@@ -36,6 +38,7 @@ class DensityApp(App[None]):
         super().__init__()
         self.config = config
         self.store: Store | None = None
+        self._store_worker: Worker[None]
         theme = load_theme(config.app.theme)
         self.register_theme(theme)
         self.theme = theme.name
@@ -57,7 +60,7 @@ class DensityApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._refresh_log)
-        self.run_worker(self._open_store(), name="open store", exclusive=True)
+        self._store_worker = self.run_worker(self._open_store(), name="open store")
 
     async def _open_store(self) -> None:
         """Open the database and apply pending migrations, off the UI's critical path."""
@@ -75,8 +78,15 @@ class DensityApp(App[None]):
         )
 
     async def on_unmount(self) -> None:
+        """Close the database, even when the app quits while it is still being opened."""
+        worker = self._store_worker
+        if not worker.is_finished:
+            worker.cancel()
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
         if self.store is not None:
             await self.store.close()
+            self.store = None
 
     def _refresh_log(self) -> None:
         self.query_one(LogPane).show_records(tail.records, tail.count)

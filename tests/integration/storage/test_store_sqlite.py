@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
@@ -78,3 +80,28 @@ def test_an_unknown_url_is_a_store_error() -> None:
     section = StorageSection.model_construct(url="mysql://user:pw@host/db", retention_days=30)
     with pytest.raises(StoreError, match=r"mysql://user:\*\*\*@host/db"):
         create_store(section)
+
+
+async def test_opening_cancelled_at_any_point_leaves_no_connection(tmp_path: Path) -> None:
+    """An app that quits while its database opens cancels `open_store` wherever it is; every
+    cancellation point must close what was opened (the autouse fixture in tests/conftest.py
+    fails the test if an aiosqlite thread is left behind)."""
+    storage = StorageSection(url=f"sqlite:///{tmp_path / 'cancel.db'}")
+    outcomes = set()
+    for steps in range(60):
+        task = asyncio.ensure_future(open_store(storage))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            store = await task
+        except asyncio.CancelledError:
+            outcomes.add("cancelled")
+        else:
+            outcomes.add("opened")
+            await store.close()
+    assert "cancelled" in outcomes
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=5)
+            assert not thread.is_alive(), "a cancelled open left its connection running"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import structlog
 
 from densitytui.config import Config, parse_config
@@ -40,6 +42,15 @@ async def test_an_unusable_database_is_shown_not_fatal(tmp_path) -> None:
         await pilot.pause()
         assert app.store is None
         assert any("Database unavailable" in n.message for n in app._notifications)
+
+
+async def test_quitting_while_the_database_opens_leaves_no_connection(tmp_path) -> None:
+    db = tmp_path / "app.db"
+    app = DensityApp(parse_config({"storage": {"url": f"sqlite:///{db}"}}))
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+    assert app.store is None
+    assert not [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
 
 
 async def test_q_quits() -> None:
