@@ -318,9 +318,18 @@ def _what(exc: BaseException) -> str:
 # ---- REST answers -------------------------------------------------------------------------
 
 
+def _envelope(answer: bytes | str | Mapping[str, Any]) -> Any:
+    if not isinstance(answer, bytes | str):
+        return answer
+    try:
+        return loads(answer)
+    except JSONDecodeError as exc:
+        raise DecodeError(KIND_REST, f"not JSON ({exc})") from None
+
+
 def rest_result(answer: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     """The `result` of a REST envelope; `DecodeError` for a non-zero retCode or no result."""
-    envelope = loads(answer) if isinstance(answer, bytes | str) else answer
+    envelope = _envelope(answer)
     if not isinstance(envelope, Mapping):
         raise DecodeError(KIND_REST, "the answer is not a JSON object")
     code = envelope.get("retCode")
@@ -358,7 +367,7 @@ def decode_instruments(answer: bytes | str | Mapping[str, Any]) -> tuple[list[In
 
 def decode_tickers(answer: bytes | str | Mapping[str, Any]) -> list[Ticker]:
     """`/v5/market/tickers` → one `Ticker` per symbol, stamped with the answer's time."""
-    envelope = loads(answer) if isinstance(answer, bytes | str) else answer
+    envelope = _envelope(answer)
     result = rest_result(envelope)
     ts = int(envelope.get("time") or 0)
     tickers = []

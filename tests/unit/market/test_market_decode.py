@@ -200,3 +200,9 @@ def test_rest_error_codes_are_reported() -> None:
     with pytest.raises(DecodeError, match="instruments-info: missing field 'priceFilter'"):
         decode_instruments({"retCode": 0, "result": {"list": [{"symbol": "X",
                                                                "lotSizeFilter": {}}]}})
+
+
+def test_rest_answer_that_is_not_json_is_a_decode_error() -> None:
+    for decode in (decode_instruments, decode_tickers, decode_klines):
+        with pytest.raises(DecodeError, match=r"malformed rest message: not JSON"):
+            decode(b"<html>502 Bad Gateway</html>")
