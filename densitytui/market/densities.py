@@ -758,9 +758,8 @@ class DensityTracker:
         if self.rules.min_lifetime_ms <= 0:
             density.confirmed_at = ts
         else:
-            if not self._unconfirmed:
-                self._next_confirm = ts + self.rules.min_lifetime_ms
             self._unconfirmed.append(tracked)
+            self._schedule_confirm()
         self._report(tracked, APPEARED, ts)
         if density.confirmed_at is not None:
             self._report(tracked, CONFIRMED, ts)
@@ -796,8 +795,7 @@ class DensityTracker:
 
     def _confirm(self, ts: int) -> None:
         """Confirm those that lived min_lifetime_s (the list is in order of appearance)."""
-        lifetime = self.rules.min_lifetime_ms
-        due = ts - lifetime
+        due = ts - self.rules.min_lifetime_ms
         waiting = self._unconfirmed
         count = 0
         for tracked in waiting:
@@ -808,7 +806,14 @@ class DensityTracker:
             count += 1
         if count:
             del waiting[:count]
-        self._next_confirm = waiting[0].density.first_seen + lifetime if waiting else _NEVER
+        self._schedule_confirm()
+
+    def _schedule_confirm(self) -> None:
+        """When the oldest unconfirmed density comes of age (the list is in order of appearance)."""
+        waiting = self._unconfirmed
+        self._next_confirm = (
+            waiting[0].density.first_seen + self.rules.min_lifetime_ms if waiting else _NEVER
+        )
 
     def _untrack(self, tracked: _Tracked, ts: int) -> None:
         if tracked.capped:
@@ -821,10 +826,7 @@ class DensityTracker:
         self.tracked.remove(tracked)
         if tracked in self._unconfirmed:
             self._unconfirmed.remove(tracked)
-            self._next_confirm = (
-                self._unconfirmed[0].density.first_seen + self.rules.min_lifetime_ms
-                if self._unconfirmed else _NEVER
-            )
+            self._schedule_confirm()
         if tracked in self._untested:
             self._untested.remove(tracked)
 

@@ -108,18 +108,6 @@ class MarginMode(StrEnum):
 
 
 @dataclass(slots=True, frozen=True)
-class Level:
-    """One price on one side of the book."""
-
-    price: float
-    size: float
-
-    @property
-    def notional(self) -> float:
-        return self.price * self.size
-
-
-@dataclass(slots=True, frozen=True)
 class Instrument:
     """Trading rules of one contract, from `instruments-info`."""
 
@@ -216,14 +204,6 @@ class Density:
     def confirmed(self) -> bool:
         return self.confirmed_at is not None
 
-    def is_spoof(self, pulled_share: float) -> bool:
-        """True when more than `pulled_share` of the size it lost was cancelled, not traded."""
-        lost = self.eaten + self.pulled
-        return lost > 0 and self.pulled > pulled_share * lost
-
-    def lifetime_ms(self, now: int) -> int:
-        return now - self.first_seen
-
     def copy(self) -> Density:
         return Density(
             self.symbol, self.side, self.price, self.size, self.peak_size, self.first_seen,
@@ -261,13 +241,6 @@ class Signal:
     ttl_ms: int
     reasons: tuple[str, ...] = ()
     new_territory: bool = False
-
-    def expired(self, now: int) -> bool:
-        return now - self.created_at >= self.ttl_ms
-
-    @property
-    def stop_distance_pct(self) -> float:
-        return abs(self.entry_price - self.stop_loss) / self.entry_price * 100.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -321,10 +294,6 @@ class Fill:
     ts: int
     is_maker: bool = False
 
-    @property
-    def notional(self) -> float:
-        return self.price * self.qty
-
 
 @dataclass(slots=True)
 class Position:
@@ -353,13 +322,6 @@ class Position:
     def protected(self) -> bool:
         """Open with a stop-loss on the exchange."""
         return self.stop_loss is not None and self.stop_loss > 0
-
-    @property
-    def notional(self) -> float:
-        return self.qty * self.entry_price
-
-    def pnl_at(self, price: float) -> float:
-        return (price - self.entry_price) * self.qty * self.side.sign
 
 
 class PositionEventKind(StrEnum):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
+from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Json, ValidationError
@@ -68,6 +70,16 @@ def read_row(model: type[RowT], row: Mapping[str, Any]) -> RowT:
         )
         key = row.get(model.KEY)
         raise CorruptRecord(f"{model.TABLE} row {model.KEY}={key!r}: {problems}") from None
+
+
+def flat_values(record: Any, skip: str = "") -> Values:
+    """Columns of a dataclass whose fields map one to one onto a table: enums by their value."""
+    values: Values = {}
+    for field in fields(record):
+        if field.name != skip:
+            value = getattr(record, field.name)
+            values[field.name] = value.value if isinstance(value, Enum) else value
+    return values
 
 
 def to_json(value: object, what: str) -> str:
@@ -143,15 +155,7 @@ class OrderRow(Row):
 
 
 def order_values(order: Order, venue: str) -> Values:
-    return {
-        "order_link_id": order.order_link_id, "venue": venue, "symbol": order.symbol,
-        "side": order.side.value, "qty": order.qty, "order_type": order.order_type.value,
-        "status": order.status.value, "created_at": order.created_at,
-        "order_id": order.order_id, "price": order.price, "stop_loss": order.stop_loss,
-        "reduce_only": order.reduce_only, "filled_qty": order.filled_qty,
-        "avg_price": order.avg_price, "fee": order.fee, "reject_code": order.reject_code,
-        "reject_reason": order.reject_reason, "updated_at": order.updated_at,
-    }
+    return {**flat_values(order), "venue": venue}
 
 
 class FillRow(Row):
@@ -173,11 +177,7 @@ class FillRow(Row):
 
 
 def fill_values(fill: Fill) -> Values:
-    return {
-        "exec_id": fill.exec_id, "order_link_id": fill.order_link_id, "symbol": fill.symbol,
-        "side": fill.side.value, "price": fill.price, "qty": fill.qty, "fee": fill.fee,
-        "ts": fill.ts, "is_maker": fill.is_maker,
-    }
+    return flat_values(fill)
 
 
 class PositionRow(Row):
@@ -208,16 +208,8 @@ class PositionRow(Row):
 
 
 def position_values(position: Position) -> Values:
-    return {
-        "venue": position.venue, "symbol": position.symbol, "side": position.side.value,
-        "qty": position.qty, "entry_price": position.entry_price,
-        "stop_loss": position.stop_loss, "take_profit": position.take_profit,
-        "leverage": position.leverage, "mark_price": position.mark_price,
-        "unrealized_pnl": position.unrealized_pnl, "realized_pnl": position.realized_pnl,
-        "fees": position.fees, "opened_at": position.opened_at,
-        "closed_at": position.closed_at, "exit_price": position.exit_price,
-        "exit_reason": position.exit_reason, "signal_id": position.signal_id,
-    }
+    """The id is the database's to give."""
+    return flat_values(position, skip="id")
 
 
 class PositionEventRow(Row):
@@ -237,10 +229,8 @@ class PositionEventRow(Row):
 
 
 def position_event_values(event: PositionEvent) -> Values:
-    return {
-        "position_id": event.position_id, "kind": event.kind.value, "ts": event.ts,
-        "old_value": event.old_value, "new_value": event.new_value, "note": event.note,
-    }
+    """The id is the database's to give."""
+    return flat_values(event, skip="id")
 
 
 class DensityRow(Row):
@@ -333,12 +323,7 @@ class MarketStatsRow(Row):
 
 
 def market_stats_values(sample: MarketStats) -> Values:
-    return {
-        "symbol": sample.symbol, "ts": sample.ts, "last_price": sample.last_price,
-        "change_24h_pct": sample.change_24h_pct, "turnover_24h": sample.turnover_24h,
-        "volume_24h": sample.volume_24h, "trend": sample.trend.value,
-        "book_pressure": sample.book_pressure,
-    }
+    return flat_values(sample)
 
 
 class CoinParametersRow(Row):

@@ -69,6 +69,7 @@ from densitytui.storage.records import (
     signal_values,
     to_json,
 )
+from densitytui.storage.records import Row as RecordRow
 
 Row = Mapping[str, Any]
 
@@ -146,6 +147,22 @@ class SqlStore(Store):
 
     async def _after_migrate(self) -> None:
         """Backend-specific schema work that follows the versioned migrations."""
+
+    async def _read_all(
+        self, row_model: type[RecordRow], sql: str, args: Sequence[object] = ()
+    ) -> list[Any]:
+        """The model objects of every row a query returns, each validated on the way."""
+        async with self._session(write=False) as session:
+            rows = await session.fetch(sql, args)
+        return [read_row(row_model, row).to_model() for row in rows]
+
+    async def _read_one(
+        self, row_model: type[RecordRow], sql: str, args: Sequence[object] = ()
+    ) -> Any | None:
+        """The model object of the row a query returns, or None when there is none."""
+        async with self._session(write=False) as session:
+            row = await session.fetchrow(sql, args)
+        return read_row(row_model, row).to_model() if row is not None else None
 
     # ---- schema
 
@@ -227,9 +244,7 @@ class SqlStore(Store):
             f"SELECT {SignalRow.columns()} FROM signals {where}"
             "ORDER BY created_at DESC, id DESC LIMIT ?"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, [*args, _check_limit(limit)])
-        return [read_row(SignalRow, row).to_model() for row in rows]
+        return await self._read_all(SignalRow, sql, [*args, _check_limit(limit)])
 
     # ---- orders and fills
 
@@ -276,9 +291,7 @@ class SqlStore(Store):
 
     async def order(self, order_link_id: str) -> Order | None:
         sql = f"SELECT {OrderRow.columns()} FROM orders WHERE order_link_id = ?"
-        async with self._session(write=False) as session:
-            row = await session.fetchrow(sql, (order_link_id,))
-        return read_row(OrderRow, row).to_model() if row is not None else None
+        return await self._read_one(OrderRow, sql, (order_link_id,))
 
     async def open_orders(self, venue: str | None = None) -> list[Order]:
         statuses = [status.value for status in OPEN_ORDER_STATUSES]
@@ -288,9 +301,7 @@ class SqlStore(Store):
             f"SELECT {OrderRow.columns()} FROM orders WHERE status IN ({marks}) {venue_filter}"
             "ORDER BY created_at, order_link_id"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, [*statuses, *args])
-        return [read_row(OrderRow, row).to_model() for row in rows]
+        return await self._read_all(OrderRow, sql, [*statuses, *args])
 
     async def add_fill(self, fill: Fill) -> bool:
         sql, args = _insert(
@@ -304,15 +315,11 @@ class SqlStore(Store):
             f"SELECT {FillRow.columns()} FROM fills WHERE order_link_id = ? "
             "ORDER BY ts, exec_id"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, (order_link_id,))
-        return [read_row(FillRow, row).to_model() for row in rows]
+        return await self._read_all(FillRow, sql, (order_link_id,))
 
     async def recent_fills(self, limit: int = 100) -> list[Fill]:
         sql = f"SELECT {FillRow.columns()} FROM fills ORDER BY ts DESC, exec_id DESC LIMIT ?"
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, (_check_limit(limit),))
-        return [read_row(FillRow, row).to_model() for row in rows]
+        return await self._read_all(FillRow, sql, (_check_limit(limit),))
 
     # ---- positions
 
@@ -469,9 +476,7 @@ class SqlStore(Store):
 
     async def position(self, position_id: int) -> Position | None:
         sql = f"SELECT {PositionRow.columns()} FROM positions WHERE id = ?"
-        async with self._session(write=False) as session:
-            row = await session.fetchrow(sql, (position_id,))
-        return read_row(PositionRow, row).to_model() if row is not None else None
+        return await self._read_one(PositionRow, sql, (position_id,))
 
     async def open_positions(self, venue: str | None = None) -> list[Position]:
         venue_filter, args = ("AND venue = ? ", [venue]) if venue is not None else ("", [])
@@ -479,9 +484,7 @@ class SqlStore(Store):
             f"SELECT {PositionRow.columns()} FROM positions WHERE closed_at IS NULL "
             f"{venue_filter}ORDER BY opened_at, id"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, args)
-        return [read_row(PositionRow, row).to_model() for row in rows]
+        return await self._read_all(PositionRow, sql, args)
 
     async def closed_positions(self, limit: int = 50, venue: str | None = None) -> list[Position]:
         venue_filter, args = ("AND venue = ? ", [venue]) if venue is not None else ("", [])
@@ -489,18 +492,14 @@ class SqlStore(Store):
             f"SELECT {PositionRow.columns()} FROM positions WHERE closed_at IS NOT NULL "
             f"{venue_filter}ORDER BY closed_at DESC, id DESC LIMIT ?"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, [*args, _check_limit(limit)])
-        return [read_row(PositionRow, row).to_model() for row in rows]
+        return await self._read_all(PositionRow, sql, [*args, _check_limit(limit)])
 
     async def position_events(self, position_id: int) -> list[PositionEvent]:
         sql = (
             f"SELECT {PositionEventRow.columns()} FROM position_events WHERE position_id = ? "
             "ORDER BY ts, id"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, (position_id,))
-        return [read_row(PositionEventRow, row).to_model() for row in rows]
+        return await self._read_all(PositionEventRow, sql, (position_id,))
 
     # ---- market history
 
@@ -520,9 +519,7 @@ class SqlStore(Store):
             f"SELECT {DensityRow.columns()} FROM densities {where}"
             "ORDER BY ts DESC, id DESC LIMIT ?"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, [*args, _check_limit(limit)])
-        return [read_row(DensityRow, row).to_model() for row in rows]
+        return await self._read_all(DensityRow, sql, [*args, _check_limit(limit)])
 
     async def add_market_stats(self, samples: Sequence[MarketStats]) -> None:
         if not samples:
@@ -537,9 +534,7 @@ class SqlStore(Store):
             f"SELECT {MarketStatsRow.columns()} FROM market_stats WHERE symbol = ? "
             "ORDER BY ts DESC LIMIT ?"
         )
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, (symbol, _check_limit(limit)))
-        return [read_row(MarketStatsRow, row).to_model() for row in rows]
+        return await self._read_all(MarketStatsRow, sql, (symbol, _check_limit(limit)))
 
     async def save_coin_parameters(self, parameters: CoinParameters) -> None:
         values = coin_parameters_values(parameters)
@@ -550,15 +545,11 @@ class SqlStore(Store):
 
     async def coin_parameters(self, symbol: str) -> CoinParameters | None:
         sql = f"SELECT {CoinParametersRow.columns()} FROM coin_parameters WHERE symbol = ?"
-        async with self._session(write=False) as session:
-            row = await session.fetchrow(sql, (symbol,))
-        return read_row(CoinParametersRow, row).to_model() if row is not None else None
+        return await self._read_one(CoinParametersRow, sql, (symbol,))
 
     async def all_coin_parameters(self) -> list[CoinParameters]:
         sql = f"SELECT {CoinParametersRow.columns()} FROM coin_parameters ORDER BY symbol"
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql)
-        return [read_row(CoinParametersRow, row).to_model() for row in rows]
+        return await self._read_all(CoinParametersRow, sql)
 
     # ---- audit log and state
 
@@ -578,9 +569,7 @@ class SqlStore(Store):
             "WHERE " + " AND ".join(f"{column} = ?" for column in given) + " " if given else ""
         )
         sql = f"SELECT {EventRow.columns()} FROM events {where}ORDER BY ts DESC, id DESC LIMIT ?"
-        async with self._session(write=False) as session:
-            rows = await session.fetch(sql, [*given.values(), _check_limit(limit)])
-        return [read_row(EventRow, row).to_model() for row in rows]
+        return await self._read_all(EventRow, sql, [*given.values(), _check_limit(limit)])
 
     async def set_state(self, key: str, value: JsonValue, ts: int) -> None:
         values: Values = {"key": key, "value": to_json(value, f"state {key!r}"), "updated_at": ts}

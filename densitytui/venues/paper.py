@@ -606,8 +606,7 @@ class PaperBroker(Exchange):
     @staticmethod
     def _on_tick(instrument: Instrument, price: float) -> float:
         tick = instrument.tick_size
-        decimals = max(0, -math.floor(math.log10(tick) + EPSILON))
-        return round(round(price / tick) * tick, decimals)
+        return round(round(price / tick) * tick, _decimals(tick))
 
     def _position(
         self,
@@ -654,7 +653,11 @@ class PaperBroker(Exchange):
             self._updates.put_nowait(update)
 
 
+def _decimals(step: float) -> int:
+    """Decimal places of a tick or qty step: 0.001 → 3, 1 → 0."""
+    return max(0, -math.floor(math.log10(step) + EPSILON))
+
+
 def _round_qty(qty: float, step: float) -> float:
     """`qty` with the decimals of `step`, so 3 x 0.1 reads 0.3."""
-    decimals = max(0, -math.floor(math.log10(step) + EPSILON))
-    return round(qty, decimals)
+    return round(qty, _decimals(step))
