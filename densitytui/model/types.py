@@ -191,6 +191,12 @@ class Density:
     id: int = 0
     # First time a trade printed near it (within signals.bounce_max_distance_pct): "tested".
     tested_at: int | None = None
+    # The range of its levels (a cluster's two edges; a single level's price twice). Stops go
+    # beyond the outermost edge, never beyond the weighted price. 0.0 until the tracker sets them.
+    price_low: float = 0.0
+    price_high: float = 0.0
+    # Its book is invalid (gap, crossed): not confirmed, not aged into signals until it heals.
+    frozen: bool = False
 
     @property
     def notional(self) -> float:
@@ -208,7 +214,7 @@ class Density:
         return Density(
             self.symbol, self.side, self.price, self.size, self.peak_size, self.first_seen,
             self.last_seen, self.confirmed_at, self.eaten, self.pulled, self.levels, self.id,
-            self.tested_at,
+            self.tested_at, self.price_low, self.price_high, self.frozen,
         )
 
 
@@ -241,6 +247,8 @@ class Signal:
     ttl_ms: int
     reasons: tuple[str, ...] = ()
     new_territory: bool = False
+    # The tracker's id of the density behind it (0 when unknown, e.g. read back from an old row).
+    density_id: int = 0
 
 
 @dataclass(slots=True, frozen=True)
