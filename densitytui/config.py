@@ -177,6 +177,59 @@ class BybitSection(Section):
     recv_window_ms: Annotated[int, Field(ge=1000, le=60_000)] = 5000
     ping_interval_s: Positive = 20.0
     orderbook_depth: Literal[1, 50, 200, 1000] = 50
+    subscribe_batch: Annotated[int, Field(ge=1, le=100)] = 10
+    reconnect_min_s: Positive = 0.5
+    reconnect_max_s: Positive = 30.0
+    rest_timeout_s: Positive = 10.0
+    rest_threads: Annotated[int, Field(ge=1, le=32)] = 4
+    rate_limit_max_wait_s: Positive = 10.0
+
+
+class UiSection(Section):
+    ladder_interval_ms: Annotated[int, Field(ge=50, le=100)] = 66
+    snapshot_refresh_hz: Annotated[float, Field(ge=1, le=10)] = 4.0
+    engine_stall_s: Positive = 3.0
+    max_mini_ladders: Annotated[int, Field(ge=0, le=12)] = 6
+    user_themes: bool = True
+
+
+# Keys a terminal in tmux over SSH cannot deliver reliably (ENVIRONMENT.md).
+UNUSABLE_KEYS = {"ctrl+b": "the tmux prefix", "ctrl+enter": "never arrives through tmux",
+                 "escape": "delayed by tmux's escape-time; bind it with another key"}
+
+
+class KeysSection(Section):
+    """Key bindings by id: each value is Textual key names separated by commas."""
+
+    quit: str = "q"
+    help: str = "question_mark,f1"
+    close_all: str = "f9,ctrl+x"
+    confirm_signal: str = "y,enter"
+    reject_signal: str = "n"
+    cycle_mode: str = "a"
+    pause_entries: str = "p"
+    close_position: str = "c"
+    command_palette: str = "ctrl+p"
+    next_pane: str = "tab"
+    previous_pane: str = "shift+tab"
+    cursor_down: str = "down,j"
+    cursor_up: str = "up,k"
+    toggle_log: str = "l"
+    answer_yes: str = "y"
+    answer_no: str = "n"
+
+    @field_validator("*")
+    @classmethod
+    def _usable(cls, keys: str) -> str:
+        names = [name.strip() for name in keys.split(",")]
+        if not all(names):
+            raise ValueError("list key names separated by commas, e.g. \"f9,ctrl+x\"")
+        bad = [name for name in names if name in UNUSABLE_KEYS]
+        if names == ["escape"] or any(name != "escape" for name in bad):
+            raise ValueError(
+                "unusable key: " + ", ".join(f"{name} ({UNUSABLE_KEYS[name]})" for name in bad)
+            )
+        return ",".join(names)
 
 
 class SymbolOverride(Section):
@@ -216,6 +269,8 @@ class Config(Section):
     paper: PaperSection = PaperSection()
     sim: SimSection = SimSection()
     bybit: BybitSection = BybitSection()
+    ui: UiSection = UiSection()
+    keys: KeysSection = KeysSection()
     symbols: dict[str, SymbolOverride] = Field(default_factory=dict)
 
     def _merge(self, symbol: str) -> StrategyConfig:

@@ -12,8 +12,17 @@ from textual.theme import Theme
 
 from densitytui.paths import packaged_file, theme_names
 
-THEME_VARIABLES = {"bid": "#3FB950", "ask": "#F85149", "density": "#E0B84C"}
-"""Trading colours the widgets' TCSS uses (`$bid`, `$ask`, `$density`), with fallbacks."""
+THEME_VARIABLES = {
+    "bid": "#3FB950",
+    "ask": "#F85149",
+    "density": "#E0B84C",
+    "bid-density": "#2EA043",
+    "ask-density": "#DA3633",
+    "entry": "#4EA1D3",
+    "stop": "#FF7B72",
+    "live": "#FF0000",
+}
+"""Trading colours the widgets' TCSS uses (`$bid`, `$ask`, `$density`...), with fallbacks."""
 
 
 class ThemeFile(BaseModel):
