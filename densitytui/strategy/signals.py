@@ -1,0 +1,287 @@
+"""Breakout and bounce signals (DESIGN.md §4) from the densities, trend and tape of one symbol.
+
+Called on market events with the state as it is; nothing is remembered between calls, so a
+replay of the same events gives the same signals with the same ids.
+
+Edges. A density spans `price_low..price_high` (a cluster's outer levels; one level's price
+twice); `price` is its anchor level. Price reaches it at its near edge (an ask's low, a bid's
+high). Stops never go beyond the anchor or weighted price alone: they clear the whole cluster.
+
+Breakout, UP trend (the mirror for DOWN): an ASK density above price is being eaten.
+  crossing   the last trade went through its near edge: `prev_price < price_low <= last_price`
+             (DOWN: `prev_price > price_high >= last_price` for a BID density). `prev_price` is
+             the last trade price at the caller's previous evaluation. While a wall is eaten,
+             trades alternate between the bid below it and the wall itself, so each renewed
+             touch is a crossing; a signal comes on the first touch after the erosion is enough;
+  state      confirmed, not frozen, erosion >= breakout_min_erosion_pct, mostly eaten
+             (eaten >= pulled) and no spoof (pulled <= spoof_pulled_pct of what it lost);
+  entry      at market, `last_price`; Buy for UP, Sell for DOWN;
+  stop       breakout_stop_pct from entry (at least min_stop_pct), and below the level that
+             broke: at most `price_low - tick` for a long (at least `price_high + tick` for a
+             short), floored (ceiled) onto the tick grid, i.e. away from the entry;
+  new territory  `last_price` above the high (below the low) of the tape's prior range over
+             the longest of tape.range_hours: a field on the signal and a reason.
+
+Bounce, DOWN trend with a BID density below price → Buy (UP trend, ASK density above → Sell):
+  distance   price above the density's near edge by at most bounce_max_distance_pct of that
+             edge: `price_high <= last_price <= price_high x (1 + pct)` (ask: mirror);
+  state      confirmed, not frozen, erosion < bounce_max_erosion_pct;
+  calm tape  eaten at the level < bounce_max_eaten_pct of its peak, and no volume spike now;
+  stop       bounce_stop_pct beyond the far edge: `price_low x (1 - pct)` for a long,
+             `price_high x (1 + pct)` for a short, at least min_stop_pct from entry, rounded
+             away from the entry onto the tick grid.
+
+A FLAT trend or an invalid book gives no signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from densitytui.market.tape import Tape
+from densitytui.model import BookSide, Density, Side, Signal, SignalKind, Trend
+from densitytui.strategy.grid import ceil_to_step, floor_to_step
+
+if TYPE_CHECKING:
+    from densitytui.config import StrategyConfig
+
+# Fractions on a limit count as on it despite float noise (1 - 900/1000 is 0.0999...98).
+HAIR = 1e-12
+
+
+class SignalRules:
+    """The signal numbers in force for one symbol, as plain floats (fractions, not %)."""
+
+    __slots__ = (
+        "bounce_max_distance",
+        "bounce_max_eaten",
+        "bounce_max_erosion",
+        "bounce_stop",
+        "breakout_min_erosion",
+        "breakout_stop",
+        "min_stop",
+        "range_hours",
+        "spoof_share",
+        "ttl_ms",
+    )
+
+    def __init__(
+        self,
+        ttl_s: float = 60.0,
+        breakout_min_erosion_pct: float = 30.0,
+        breakout_stop_pct: float = 0.1,
+        min_stop_pct: float = 0.05,
+        bounce_max_distance_pct: float = 0.2,
+        bounce_max_erosion_pct: float = 10.0,
+        bounce_max_eaten_pct: float = 10.0,
+        bounce_stop_pct: float = 0.3,
+        spoof_pulled_pct: float = 60.0,
+        range_hours: Sequence[float] = (1.0, 4.0),
+    ) -> None:
+        self.ttl_ms = round(ttl_s * 1000)
+        self.breakout_min_erosion = breakout_min_erosion_pct / 100.0
+        self.breakout_stop = breakout_stop_pct / 100.0
+        self.min_stop = min_stop_pct / 100.0
+        self.bounce_max_distance = bounce_max_distance_pct / 100.0
+        self.bounce_max_erosion = bounce_max_erosion_pct / 100.0
+        self.bounce_max_eaten = bounce_max_eaten_pct / 100.0
+        self.bounce_stop = bounce_stop_pct / 100.0
+        self.spoof_share = spoof_pulled_pct / 100.0
+        self.range_hours = max(range_hours)
+
+    @classmethod
+    def from_config(cls, strategy: StrategyConfig) -> SignalRules:
+        signals = strategy.signals
+        return cls(
+            ttl_s=signals.ttl_s,
+            breakout_min_erosion_pct=signals.breakout_min_erosion_pct,
+            breakout_stop_pct=signals.breakout_stop_pct,
+            min_stop_pct=signals.min_stop_pct,
+            bounce_max_distance_pct=signals.bounce_max_distance_pct,
+            bounce_max_erosion_pct=signals.bounce_max_erosion_pct,
+            bounce_max_eaten_pct=signals.bounce_max_eaten_pct,
+            bounce_stop_pct=signals.bounce_stop_pct,
+            spoof_pulled_pct=strategy.density.spoof_pulled_pct,
+            range_hours=strategy.tape.range_hours,
+        )
+
+
+def density_edges(density: Density) -> tuple[float, float]:
+    """(price_low, price_high); a density whose edges were never set spans its own price."""
+    low = density.price_low if density.price_low > 0.0 else density.price
+    high = density.price_high if density.price_high > 0.0 else density.price
+    return low, high
+
+
+def signal_id(symbol: str, kind: SignalKind, density_id: int, created_ms: int) -> str:
+    """Deterministic: the same market events give the same ids on every replay."""
+    return f"{symbol}-{kind.value}-{density_id}-{created_ms}"
+
+
+def find_signals(
+    symbol: str,
+    now_ms: int,
+    trend: Trend,
+    last_price: float,
+    prev_price: float,
+    densities: Sequence[Density],
+    tape: Tape,
+    tick: float,
+    rules: SignalRules,
+    *,
+    book_valid: bool = True,
+    change_24h_pct: float | None = None,
+) -> list[Signal]:
+    """Every breakout and bounce the densities give right now (see the module doc).
+
+    `change_24h_pct`, when given, only adds its figure to the trend reason."""
+    if trend is Trend.FLAT or not book_valid or last_price <= 0.0:
+        return []
+    up = trend is Trend.UP
+    trend_reason = f"trend {trend.value}" + (
+        f" {change_24h_pct:+.1f}%" if change_24h_pct is not None else ""
+    )
+    # UP: ask densities above price, both to break (long) and to bounce off (short).
+    wanted = BookSide.ASK if up else BookSide.BID
+    signals: list[Signal] = []
+    spike: bool | None = None
+    for density in densities:
+        if density.side is not wanted or density.confirmed_at is None or density.frozen:
+            continue
+        low, high = density_edges(density)
+        near = low if up else high
+        if (prev_price < near <= last_price) if up else (prev_price > near >= last_price):
+            signal = _breakout(symbol, now_ms, up, last_price, density, tape, tick, rules)
+            if signal is not None:
+                signals.append(_with_reason(signal, trend_reason))
+                continue
+        distance = (near - last_price) / near if up else (last_price - near) / near
+        if 0.0 <= distance <= rules.bounce_max_distance + HAIR:
+            if spike is None:
+                spike = tape.spike(now_ms)
+            signal = _bounce(symbol, now_ms, up, last_price, distance, density, spike, tick, rules)
+            if signal is not None:
+                signals.append(_with_reason(signal, trend_reason))
+    return signals
+
+
+def _with_reason(signal: Signal, reason: str) -> Signal:
+    return Signal(
+        signal.id, signal.symbol, signal.kind, signal.side, signal.entry_price, signal.stop_loss,
+        signal.density_side, signal.density_price, signal.created_at, signal.ttl_ms,
+        (*signal.reasons, reason), signal.new_territory, signal.density_id,
+    )
+
+
+def _breakout(
+    symbol: str, now_ms: int, up: bool, last_price: float, density: Density, tape: Tape,
+    tick: float, rules: SignalRules,
+) -> Signal | None:
+    erosion = density.erosion
+    if erosion < rules.breakout_min_erosion - HAIR:
+        return None
+    eaten = density.eaten
+    pulled = density.pulled
+    if eaten <= 0.0 or eaten < pulled or pulled > rules.spoof_share * (eaten + pulled):
+        return None
+    low, high = density_edges(density)
+    entry = last_price
+    if up:
+        stop = floor_to_step(
+            min(entry * (1.0 - max(rules.breakout_stop, rules.min_stop)), low - tick), tick
+        )
+    else:
+        stop = ceil_to_step(
+            max(entry * (1.0 + max(rules.breakout_stop, rules.min_stop)), high + tick), tick
+        )
+    hours = rules.range_hours
+    prior = tape.prior_range(hours, now_ms)
+    if prior is None:
+        new_territory = False
+        territory = f"no {hours:g} h range yet"
+    elif up:
+        new_territory = last_price > prior[1]
+        territory = (
+            f"new territory above the {hours:g} h high {prior[1]:.10g}" if new_territory
+            else f"inside the {hours:g} h range (high {prior[1]:.10g})"
+        )
+    else:
+        new_territory = last_price < prior[0]
+        territory = (
+            f"new territory below the {hours:g} h low {prior[0]:.10g}" if new_territory
+            else f"inside the {hours:g} h range (low {prior[0]:.10g})"
+        )
+    peak = density.peak_size
+    side_name = density.side.value
+    reasons = (
+        f"{side_name} density {density.price:.10g} broken: trade {last_price:.10g}",
+        f"erosion {erosion:.0%} (eaten {eaten / peak:.0%}, pulled {pulled / peak:.0%})",
+        territory,
+        f"stop {stop:.10g} ({abs(entry - stop) / entry:.3%}) beyond edge "
+        f"{(low if up else high):.10g}",
+    )
+    return Signal(
+        signal_id(symbol, SignalKind.BREAKOUT, density.id, now_ms), symbol, SignalKind.BREAKOUT,
+        Side.BUY if up else Side.SELL, entry, stop, density.side, density.price, now_ms,
+        rules.ttl_ms, reasons, new_territory, density.id,
+    )
+
+
+def _bounce(
+    symbol: str, now_ms: int, up: bool, last_price: float, distance: float, density: Density,
+    spike: bool, tick: float, rules: SignalRules,
+) -> Signal | None:
+    erosion = density.erosion
+    peak = density.peak_size
+    if erosion >= rules.bounce_max_erosion - HAIR or spike:
+        return None
+    if peak <= 0.0 or density.eaten / peak >= rules.bounce_max_eaten - HAIR:
+        return None
+    low, high = density_edges(density)
+    entry = last_price
+    if up:
+        # UP trend: short off an ask wall above; the stop goes above its high edge.
+        side = Side.SELL
+        stop = ceil_to_step(
+            max(high * (1.0 + rules.bounce_stop), entry * (1.0 + rules.min_stop)), tick
+        )
+        edge = high
+    else:
+        side = Side.BUY
+        stop = floor_to_step(
+            min(low * (1.0 - rules.bounce_stop), entry * (1.0 - rules.min_stop)), tick
+        )
+        edge = low
+    reasons = (
+        f"{density.side.value} density {density.price:.10g} holds: price {distance:.3%} away",
+        f"erosion {erosion:.0%}, eaten {density.eaten / peak:.0%}, no volume spike",
+        f"stop {stop:.10g} ({abs(entry - stop) / entry:.3%}) beyond edge {edge:.10g}",
+    )
+    return Signal(
+        signal_id(symbol, SignalKind.BOUNCE, density.id, now_ms), symbol, SignalKind.BOUNCE,
+        side, entry, stop, density.side, density.price, now_ms, rules.ttl_ms, reasons, False,
+        density.id,
+    )
+
+
+def signal_still_valid(
+    signal: Signal, densities: Sequence[Density], book_valid: bool, now_ms: int,
+) -> str | None:
+    """Why the engine should drop `signal` now (None while it stands): expired, its density
+    gone, or the book invalid."""
+    age = now_ms - signal.created_at
+    if age >= signal.ttl_ms:
+        return f"expired: {age / 1000:.1f} s old, ttl {signal.ttl_ms / 1000:g} s"
+    if not any(_is_behind(signal, density) for density in densities):
+        return f"density gone: {signal.density_side.value} {signal.density_price:.10g}"
+    if not book_valid:
+        return "book invalid"
+    return None
+
+
+def _is_behind(signal: Signal, density: Density) -> bool:
+    """`density` is the one behind `signal` (by id; by side and price for an id-less signal)."""
+    if signal.density_id:
+        return density.id == signal.density_id
+    return density.side is signal.density_side and density.price == signal.density_price
