@@ -1,10 +1,13 @@
 """Value types of DESIGN.md §1; see `types`."""
 
 from densitytui.model.types import (
+    FINAL_ORDER_STATUSES,
     AppEvent,
     Balance,
     BookSide,
+    CheckOutcome,
     CoinParameters,
+    Decision,
     Density,
     DensityEvent,
     DensityEventKind,
@@ -28,13 +31,17 @@ from densitytui.model.types import (
     Trade,
     TradingMode,
     Trend,
+    order_status_rank,
 )
 
 __all__ = [
+    "FINAL_ORDER_STATUSES",
     "AppEvent",
     "Balance",
     "BookSide",
+    "CheckOutcome",
     "CoinParameters",
+    "Decision",
     "Density",
     "DensityEvent",
     "DensityEventKind",
@@ -58,4 +65,5 @@ __all__ = [
     "Trade",
     "TradingMode",
     "Trend",
+    "order_status_rank",
 ]

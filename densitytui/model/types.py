@@ -251,6 +251,47 @@ class Signal:
     density_id: int = 0
 
 
+FINAL_ORDER_STATUSES = frozenset({
+    OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.PARTIALLY_FILLED_CANCELED,
+    OrderStatus.REJECTED,
+})
+
+_STATUS_RANK = {
+    OrderStatus.CREATED: 0,
+    OrderStatus.UNKNOWN: 1,
+    OrderStatus.NEW: 2,
+    OrderStatus.UNTRIGGERED: 2,
+    OrderStatus.PARTIALLY_FILLED: 3,
+}
+
+
+def order_status_rank(status: OrderStatus) -> int:
+    """How far an order has come: a status never moves back to a lower rank (a late `New`
+    after `Filled` is stale news), and a final status never changes."""
+    return _STATUS_RANK.get(status, 4)
+
+
+@dataclass(slots=True, frozen=True)
+class CheckOutcome:
+    """One entry check's result as stored with its decision: name, pass/fail, the numbers."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(slots=True, frozen=True)
+class Decision:
+    """What the engine did with a signal (entered, refused, rejected, expired...) and why."""
+
+    signal_id: str
+    ts: int
+    outcome: str
+    qty: float = 0.0
+    checks: tuple[CheckOutcome, ...] = ()
+    id: int | None = None
+
+
 @dataclass(slots=True, frozen=True)
 class OrderRequest:
     """What the engine asks a venue to do; the `order_link_id` is made and stored before sending."""

@@ -16,9 +16,11 @@ from typing import Self
 
 from pydantic import JsonValue
 
+from densitytui.engine.journal import JournalError
 from densitytui.model import (
     AppEvent,
     CoinParameters,
+    Decision,
     DensityEvent,
     Fill,
     MarketStats,
@@ -31,6 +33,7 @@ from densitytui.model import (
 
 TABLES = (
     "signals",
+    "decisions",
     "orders",
     "fills",
     "positions",
@@ -58,7 +61,7 @@ RETENTION_TABLES = ("densities", "market_stats")
 DAY_MS = 86_400_000
 
 
-class StoreError(Exception):
+class StoreError(JournalError):
     """Something the store could not do; the message says what and where."""
 
 
@@ -160,6 +163,18 @@ class Store(ABC):
         """Store a signal; False when one with this id is stored already (it is kept as it was)."""
 
     @abstractmethod
+    async def signal(self, signal_id: str) -> Signal | None:
+        """The signal with this id."""
+
+    @abstractmethod
+    async def add_decision(self, decision: Decision) -> int:
+        """Record what was done with a signal and every check's result; return its id."""
+
+    @abstractmethod
+    async def decisions(self, signal_id: str | None = None, limit: int = 100) -> list[Decision]:
+        """Decisions on one signal (oldest first), or the most recent ones (newest first)."""
+
+    @abstractmethod
     async def recent_signals(self, limit: int = 50, symbol: str | None = None) -> list[Signal]:
         """Newest first."""
 
@@ -183,7 +198,10 @@ class Store(ABC):
         reject_code: int | None = None,
         reject_reason: str | None = None,
     ) -> Order:
-        """Record what the venue answered; only fields given change; `RecordNotFound` if none."""
+        """Record what the venue answered; only fields given change; `RecordNotFound` if none.
+
+        A status never moves backwards (`order_status_rank`): an answer older than what is
+        stored (a late `New` after `Filled`) changes nothing and the stored order is returned."""
 
     @abstractmethod
     async def order(self, order_link_id: str) -> Order | None:

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Json, ValidationError
 from densitytui.model import (
     AppEvent,
     BookSide,
+    CheckOutcome,
     CoinParameters,
+    Decision,
     Density,
     DensityEvent,
     DensityEventKind,
@@ -106,6 +108,7 @@ class SignalRow(Row):
     ttl_ms: int
     reasons: Json[list[str]]
     new_territory: bool
+    density_id: int
 
     def to_model(self) -> Signal:
         return Signal(
@@ -113,7 +116,7 @@ class SignalRow(Row):
             entry_price=self.entry_price, stop_loss=self.stop_loss,
             density_side=self.density_side, density_price=self.density_price,
             created_at=self.created_at, ttl_ms=self.ttl_ms, reasons=tuple(self.reasons),
-            new_territory=self.new_territory,
+            new_territory=self.new_territory, density_id=self.density_id,
         )
 
 
@@ -124,7 +127,34 @@ def signal_values(signal: Signal) -> Values:
         "stop_loss": signal.stop_loss, "density_side": signal.density_side.value,
         "density_price": signal.density_price, "created_at": signal.created_at,
         "ttl_ms": signal.ttl_ms, "reasons": to_json(list(signal.reasons), "signal reasons"),
-        "new_territory": signal.new_territory,
+        "new_territory": signal.new_territory, "density_id": signal.density_id,
+    }
+
+
+class DecisionRow(Row):
+    TABLE = "decisions"
+    KEY = "id"
+
+    id: int
+    signal_id: str
+    ts: int
+    outcome: str
+    qty: float
+    checks: Json[list[tuple[str, bool, str]]]
+
+    def to_model(self) -> Decision:
+        return Decision(
+            signal_id=self.signal_id, ts=self.ts, outcome=self.outcome, qty=self.qty,
+            checks=tuple(CheckOutcome(*check) for check in self.checks),
+            id=self.id,
+        )
+
+
+def decision_values(decision: Decision) -> Values:
+    checks = [[check.name, check.passed, check.detail] for check in decision.checks]
+    return {
+        "signal_id": decision.signal_id, "ts": decision.ts, "outcome": decision.outcome,
+        "qty": decision.qty, "checks": to_json(checks, "decision checks"),
     }
 
 
@@ -254,6 +284,9 @@ class DensityRow(Row):
     confirmed_at: int | None
     tested_at: int | None
     levels: int
+    price_low: float
+    price_high: float
+    frozen: bool
 
     def to_model(self) -> DensityEvent:
         density = Density(
@@ -261,6 +294,7 @@ class DensityRow(Row):
             peak_size=self.peak_size, first_seen=self.first_seen, last_seen=self.last_seen,
             confirmed_at=self.confirmed_at, eaten=self.eaten, pulled=self.pulled,
             levels=self.levels, id=self.density_id, tested_at=self.tested_at,
+            price_low=self.price_low, price_high=self.price_high, frozen=self.frozen,
         )
         return DensityEvent(kind=self.kind, density=density, ts=self.ts, outcome=self.outcome)
 
@@ -277,7 +311,8 @@ def density_event_values(event: DensityEvent) -> Values:
         "outcome": event.outcome.value if event.outcome is not None else None,
         "first_seen": density.first_seen, "last_seen": density.last_seen,
         "confirmed_at": density.confirmed_at, "tested_at": density.tested_at,
-        "levels": density.levels,
+        "levels": density.levels, "price_low": density.price_low,
+        "price_high": density.price_high, "frozen": density.frozen,
     }
 
 

@@ -19,8 +19,10 @@ from typing import Any, ClassVar
 from pydantic import JsonValue
 
 from densitytui.model import (
+    FINAL_ORDER_STATUSES,
     AppEvent,
     CoinParameters,
+    Decision,
     DensityEvent,
     Fill,
     MarketStats,
@@ -30,6 +32,7 @@ from densitytui.model import (
     PositionEvent,
     PositionEventKind,
     Signal,
+    order_status_rank,
 )
 from densitytui.storage.base import (
     DAY_MS,
@@ -47,6 +50,7 @@ from densitytui.storage.base import (
 from densitytui.storage.migrations import LATEST_VERSION, MIGRATIONS
 from densitytui.storage.records import (
     CoinParametersRow,
+    DecisionRow,
     DensityRow,
     EventRow,
     FillRow,
@@ -58,6 +62,7 @@ from densitytui.storage.records import (
     StateRow,
     Values,
     coin_parameters_values,
+    decision_values,
     density_event_values,
     event_values,
     fill_values,
@@ -121,6 +126,13 @@ def _upsert(table: str, values: Values, keys: tuple[str, ...]) -> str:
     sql, _ = _insert(table, values)
     changes = ", ".join(f"{column} = excluded.{column}" for column in values if column not in keys)
     return f"{sql} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changes}"
+
+
+def _goes_backwards(stored: OrderStatus, new: OrderStatus | None) -> bool:
+    """A final status never changes; any other never moves to a lower rank."""
+    if new is None or new is stored:
+        return False
+    return stored in FINAL_ORDER_STATUSES or order_status_rank(new) < order_status_rank(stored)
 
 
 def _check_limit(limit: int) -> int:
@@ -238,6 +250,27 @@ class SqlStore(Store):
         async with self._session(write=True) as session:
             return await session.fetchrow(sql, args) is not None
 
+    async def signal(self, signal_id: str) -> Signal | None:
+        sql = f"SELECT {SignalRow.columns()} FROM signals WHERE id = ?"
+        return await self._read_one(SignalRow, sql, (signal_id,))
+
+    async def add_decision(self, decision: Decision) -> int:
+        sql, args = _insert("decisions", decision_values(decision), " RETURNING id")
+        async with self._session(write=True) as session:
+            row = await session.fetchrow(sql, args)
+        assert row is not None
+        return int(row["id"])
+
+    async def decisions(self, signal_id: str | None = None, limit: int = 100) -> list[Decision]:
+        if signal_id is not None:
+            sql = (
+                f"SELECT {DecisionRow.columns()} FROM decisions WHERE signal_id = ? "
+                "ORDER BY ts, id LIMIT ?"
+            )
+            return await self._read_all(DecisionRow, sql, (signal_id, _check_limit(limit)))
+        sql = f"SELECT {DecisionRow.columns()} FROM decisions ORDER BY ts DESC, id DESC LIMIT ?"
+        return await self._read_all(DecisionRow, sql, (_check_limit(limit),))
+
     async def recent_signals(self, limit: int = 50, symbol: str | None = None) -> list[Signal]:
         where, args = ("WHERE symbol = ? ", [symbol]) if symbol is not None else ("", [])
         sql = (
@@ -279,14 +312,20 @@ class SqlStore(Store):
         changes = {column: value for column, value in given.items() if value is not None}
         changes["updated_at"] = updated_at
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        sql = (
+        select = f"SELECT {OrderRow.columns()} FROM orders WHERE order_link_id = ?"
+        update = (
             f"UPDATE orders SET {assignments} WHERE order_link_id = ? "
             f"RETURNING {OrderRow.columns()}"
         )
         async with self._session(write=True) as session:
-            row = await session.fetchrow(sql, [*changes.values(), order_link_id])
-        if row is None:
-            raise RecordNotFound(f"no order with order_link_id {order_link_id!r}")
+            row = await session.fetchrow(select + self.dialect.for_update, (order_link_id,))
+            if row is None:
+                raise RecordNotFound(f"no order with order_link_id {order_link_id!r}")
+            stored = read_row(OrderRow, row).to_model()
+            if _goes_backwards(stored.status, status):
+                return stored
+            row = await session.fetchrow(update, [*changes.values(), order_link_id])
+        assert row is not None
         return read_row(OrderRow, row).to_model()
 
     async def order(self, order_link_id: str) -> Order | None:

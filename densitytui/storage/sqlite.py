@@ -1,9 +1,9 @@
 """The store in a SQLite file, through aiosqlite (the default: nothing to install or run).
 
-Durability: WAL journal with `synchronous=NORMAL`. A transaction is committed once its frames are
-in the WAL file, so killing the process (even with SIGKILL) loses nothing committed; only a power
-loss or an OS crash can lose the last transactions before a checkpoint. FULL would fsync on every
-commit, and the store commits often (one order, one fill, a burst of density events). Writers
+Durability: WAL journal with `synchronous=FULL`. Every commit is fsynced to the WAL before it
+returns, so neither SIGKILL nor a power loss or OS crash loses a committed order row: the order
+journal is written before an order is sent and must survive anything the exchange survives.
+Market history (density events) is written in batches, which keeps the fsyncs few. Writers
 take the lock at BEGIN (`BEGIN IMMEDIATE`) so two processes never deadlock upgrading a read lock;
 a busy timeout lets `db info` run while the app writes.
 """
@@ -110,7 +110,7 @@ class SqliteStore(SqlStore):
             mode = await _enable_wal(connection)
             if mode != "wal":
                 raise StoreUnavailable(f"{self.path}: SQLite refused WAL mode (got {mode})")
-            await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute("PRAGMA synchronous = FULL")
             await connection.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             await connection.close()

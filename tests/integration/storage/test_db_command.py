@@ -27,10 +27,10 @@ def test_migrate_then_info_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixtu
     db = tmp_path / "cli" / "densitytui.db"
     assert main(["db", "migrate", "--db", str(db)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"sqlite {db}", "applied 0001_initial", "schema version 1",
+        f"sqlite {db}", "applied 0001_initial, 0002_engine", "schema version 2",
     ]
     assert main(["--db", str(db), "db", "migrate"]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == ["no pending migrations", "schema version 1"]
+    assert capsys.readouterr().out.splitlines()[1:] == ["no pending migrations", "schema version 2"]
 
     async def write_one() -> None:
         async with await open_store(StorageSection(url=f"sqlite:///{db}")) as store:
@@ -40,12 +40,13 @@ def test_migrate_then_info_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["db", "info", "--db", str(db)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[:3] == [
-        "backend         sqlite", f"location        {db}", "schema version  1 (up to date)",
+        "backend         sqlite", f"location        {db}", "schema version  2 (up to date)",
     ]
     assert "note            journal mode wal" in lines
     counts = dict(line.split() for line in lines[lines.index("rows per table") + 1:])
     assert counts == {
-        "signals": "0", "orders": "0", "fills": "0", "positions": "0", "position_events": "0",
+        "signals": "0", "decisions": "0", "orders": "0", "fills": "0", "positions": "0",
+        "position_events": "0",
         "densities": "0", "events": "1", "market_stats": "0", "coin_parameters": "0",
         "state": "0",
     }
@@ -78,12 +79,12 @@ def test_postgres_through_the_config_file_hides_the_password(
     assert main(["--config", str(config), "db", "info"]) == 0
     before = capsys.readouterr().out
     assert f"location        {shown}" in before
-    assert "schema version  0 (latest is 1: run `densitytui db migrate`)" in before
+    assert "schema version  0 (latest is 2: run `densitytui db migrate`)" in before
     assert "(no tables yet)" in before
 
     assert main(["db", "migrate", "--config", str(config)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"postgresql {shown}", "applied 0001_initial", "schema version 1",
+        f"postgresql {shown}", "applied 0001_initial, 0002_engine", "schema version 2",
     ]
     assert main(["db", "info", "--config", str(config)]) == 0
     after = capsys.readouterr().out

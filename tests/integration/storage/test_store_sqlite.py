@@ -32,7 +32,7 @@ async def test_file_and_missing_parent_dirs_are_created_in_wal_mode(tmp_path: Pa
     assert path.is_file()
     assert _journal_mode(path) == "wal"
     assert info.location == str(path) and info.schema_version == LATEST_VERSION
-    assert info.notes == ("journal mode wal", "synchronous NORMAL", "foreign keys on")
+    assert info.notes == ("journal mode wal", "synchronous FULL", "foreign keys on")
 
 
 async def test_empty_url_means_the_user_data_dir(

@@ -11,7 +11,9 @@ from densitytui.config import StorageSection
 from densitytui.model import (
     AppEvent,
     BookSide,
+    CheckOutcome,
     CoinParameters,
+    Decision,
     Density,
     DensityEvent,
     DensityEventKind,
@@ -53,7 +55,7 @@ def make_signal(n: int, symbol: str = "BTCUSDT", created_at: int = T0) -> Signal
         id=f"sig-{n}", symbol=symbol, kind=SignalKind.BREAKOUT, side=Side.BUY,
         entry_price=61_000.5 + n, stop_loss=60_939.5 + n, density_side=BookSide.ASK,
         density_price=61_000.0 + n, created_at=created_at, ttl_ms=60_000,
-        reasons=("erosion 42%", "eaten 90%"), new_territory=n % 2 == 0,
+        reasons=("erosion 42%", "eaten 90%"), new_territory=n % 2 == 0, density_id=100 + n,
     )
 
 
@@ -145,7 +147,7 @@ async def test_a_newer_schema_is_refused(
 ) -> None:
     await try_open(storage)
     await raw_sql("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'x', 0)")
-    with pytest.raises(SchemaTooNew, match=r"schema version 99 is newer .* \(1\)"):
+    with pytest.raises(SchemaTooNew, match=r"schema version 99 is newer .* \(2\)"):
         await try_open(storage)
 
 
@@ -169,7 +171,44 @@ async def test_a_signal_saved_twice_is_kept_as_first_saved(store: Store) -> None
     assert await store.recent_signals() == [first]
 
 
+async def test_a_signal_is_found_by_id_with_its_density(store: Store) -> None:
+    await store.save_signal(make_signal(4))
+    found = await store.signal("sig-4")
+    assert found == make_signal(4) and found is not None and found.density_id == 104
+    assert await store.signal("sig-404") is None
+
+
+async def test_decisions_keep_every_check_in_order(store: Store) -> None:
+    checks = (
+        CheckOutcome("max_positions", True, "open 3 < max 10"),
+        CheckOutcome("stop_distance", False, "0.031% < min 0.05%"),
+    )
+    refused = Decision("sig-1", T0 + 5, "refused", 0.0, checks)
+    entered = Decision("sig-1", T0 + 9, "entered", 0.002, checks[:1])
+    other = Decision("sig-2", T0 + 7, "expired")
+    ids = [await store.add_decision(d) for d in (refused, entered, other)]
+    assert len(set(ids)) == 3
+    on_one = await store.decisions("sig-1")
+    assert [(d.outcome, d.qty, d.checks) for d in on_one] == [
+        ("refused", 0.0, checks), ("entered", 0.002, checks[:1]),
+    ]
+    assert [d.outcome for d in await store.decisions()] == ["entered", "expired", "refused"]
+
+
 # ---- orders and fills
+
+
+async def test_an_order_status_never_moves_backwards(store: Store) -> None:
+    await store.insert_order(make_order("dt1-000009"), venue="sim")
+    await store.update_order("dt1-000009", T0 + 10, status=OrderStatus.UNKNOWN)
+    filled = await store.update_order(
+        "dt1-000009", T0 + 20, status=OrderStatus.FILLED, filled_qty=0.002, avg_price=61_001.0,
+    )
+    late = await store.update_order("dt1-000009", T0 + 30, status=OrderStatus.NEW, filled_qty=0.0)
+    assert late == filled and late.status is OrderStatus.FILLED and late.filled_qty == 0.002
+    cancelled = await store.update_order("dt1-000009", T0 + 40, status=OrderStatus.CANCELLED)
+    assert cancelled.status is OrderStatus.FILLED
+    assert await store.order("dt1-000009") == filled
 
 
 async def test_order_is_stored_before_sending_and_updated_by_link_id(store: Store) -> None:

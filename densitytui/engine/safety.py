@@ -1,0 +1,105 @@
+"""Account safety state (DESIGN.md §7): equity peak and drawdown, the UTC day's loss, the
+stop-loss streak. Plain and synchronous, time passed in, so it is tested alone and stored as one
+JSON value: a restart does not reset the equity peak, the day's start or the streak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+DAY_MS = 86_400_000
+STATE_VERSION = 1
+
+
+def utc_day(now_ms: int) -> str:
+    """The UTC date of `now_ms`, as the daily loss limit counts days."""
+    return datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(slots=True)
+class SafetyRules:
+    """The `[risk]` numbers this module uses, as plain floats."""
+
+    max_drawdown_pct: float = 10.0
+    daily_loss_limit_pct: float = 5.0
+    stop_streak_count: int = 3
+    stop_streak_window_ms: int = 30 * 60_000
+    stop_streak_pause_ms: int = 30 * 60_000
+
+
+@dataclass(slots=True)
+class Safety:
+    """What the entry checks and the kill switch need to remember across restarts."""
+
+    rules: SafetyRules
+    equity_peak: float = 0.0
+    day: str = ""
+    day_start_equity: float = 0.0
+    day_realized_pnl: float = 0.0
+    stop_times: list[int] = field(default_factory=list)
+    # Set when the kill switch fired; entries stay off until the trader turns a mode on again.
+    killed_at: int | None = None
+
+    # ---- inputs
+
+    def on_equity(self, equity: float, now_ms: int) -> bool:
+        """Track the peak and the UTC day; True when the drawdown from the peak is beyond
+        `max_drawdown_pct` (the caller closes everything and switches to manual)."""
+        self._roll_day(equity, now_ms)
+        if equity > self.equity_peak:
+            self.equity_peak = equity
+        return self.drawdown_pct(equity) > self.rules.max_drawdown_pct
+
+    def on_closed(self, realized_pnl: float, exit_reason: str, now_ms: int) -> None:
+        """A position closed: its PnL counts for the day; a stop-loss joins the streak."""
+        if self.day == utc_day(now_ms):
+            self.day_realized_pnl += realized_pnl
+        if exit_reason == "stop_loss":
+            self.stop_times.append(now_ms)
+            window = self.rules.stop_streak_window_ms + self.rules.stop_streak_pause_ms
+            self.stop_times = [t for t in self.stop_times if t > now_ms - window]
+
+    def _roll_day(self, equity: float, now_ms: int) -> None:
+        day = utc_day(now_ms)
+        if day != self.day:
+            self.day = day
+            self.day_start_equity = equity
+            self.day_realized_pnl = 0.0
+
+    # ---- queries
+
+    def drawdown_pct(self, equity: float) -> float:
+        if self.equity_peak <= 0:
+            return 0.0
+        return max(0.0, (self.equity_peak - equity) / self.equity_peak * 100.0)
+
+    def recent_stops(self, now_ms: int) -> list[int]:
+        """Stop-loss times inside the streak window plus the pause, for the entry check."""
+        window = self.rules.stop_streak_window_ms + self.rules.stop_streak_pause_ms
+        return [t for t in self.stop_times if t > now_ms - window]
+
+    # ---- storage
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "equity_peak": self.equity_peak,
+            "day": self.day,
+            "day_start_equity": self.day_start_equity,
+            "day_realized_pnl": self.day_realized_pnl,
+            "stop_times": list(self.stop_times),
+            "killed_at": self.killed_at,
+        }
+
+    def restore(self, state: object) -> None:
+        """Take back what `to_state` stored; anything unreadable leaves the defaults."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            return
+        self.equity_peak = float(state.get("equity_peak") or 0.0)
+        self.day = str(state.get("day") or "")
+        self.day_start_equity = float(state.get("day_start_equity") or 0.0)
+        self.day_realized_pnl = float(state.get("day_realized_pnl") or 0.0)
+        self.stop_times = [int(t) for t in state.get("stop_times") or []]
+        killed = state.get("killed_at")
+        self.killed_at = int(killed) if killed is not None else None
