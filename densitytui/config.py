@@ -148,6 +148,18 @@ class RiskSection(Section):
     stale_data_s: Positive = 30.0
 
 
+class EngineSection(Section):
+    order_timeout_s: Positive = 10.0
+    order_lookup_attempts: Annotated[int, Field(ge=1)] = 10
+    order_lookup_interval_s: Positive = 0.5
+    reconcile_s: Positive = 30.0
+    close_all_attempts: Annotated[int, Field(ge=1)] = 5
+    eval_interval_ms: Annotated[int, Field(ge=0)] = 20
+    exit_check_ms: Annotated[int, Field(ge=0)] = 100
+    protect_stop_pct: PositivePct = 0.3
+    link_id_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{0,24}$")] = ""
+
+
 class MoversSection(Section):
     refresh_s: Positive = 300.0
     min_turnover_usdt: NonNegative = 1_000_000.0
@@ -265,6 +277,7 @@ class Config(Section):
     signals: SignalsSection = SignalsSection()
     exits: ExitsSection = ExitsSection()
     risk: RiskSection = RiskSection()
+    engine: EngineSection = EngineSection()
     movers: MoversSection = MoversSection()
     paper: PaperSection = PaperSection()
     sim: SimSection = SimSection()
