@@ -1,14 +1,24 @@
 """`PaperBroker`: a Bybit-like USDT linear account that fills against whatever book it is shown.
 
 It owns no market data: books come from `book_for(symbol)` (the market engine's live books, over
-the simulated market, a replay or Bybit's public streams) and trades from `on_trade`, which
-triggers stops. Paper fills do not change the market.
+the simulated market, a replay or Bybit's public streams), trades from `on_trade`, which triggers
+stops, and mark prices from `on_mark` (the engine passes the `markPrice` of each ticker), which
+trigger liquidations. Paper fills do not reach the market, but the broker remembers what they took.
 
 What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
 
 - A market order walks the opposite side level by level and never takes more than a level shows;
   what the book cannot fill is cancelled (status PartiallyFilledCanceled), like Bybit's IOC
   market orders. The taker fee (0.055 % by default) is charged on every fill.
+- Fills take liquidity. What paper fills took from a level (every fill: orders, closes, stops) is
+  remembered against the size the level showed then, and later walks see only the rest. The
+  level is given back whole when the book shows a different size at that price (someone traded,
+  added or cancelled there, so the book has news about it; a level that disappears counts), or
+  when `book_for` returns another book object (the engine rebuilt the book). A snapshot that
+  repeats the size leaves it taken: our fill never reached the market, so those are the same
+  resting orders. Each side is remembered apart.
+- Quantities are whole qty steps and stop prices whole ticks, computed in decimals from the
+  shortest spelling of the float, so 99999.953 is 99999953 steps of 0.001, never one fewer.
 - Rejections carry Bybit's retCode and a message like Bybit's: duplicate orderLinkId 110072
   ("OrderLinkedID is duplicate"); a malformed orderLinkId, unknown symbol, qty below minOrderQty
   or above maxMktOrderQty, a reduce-only order with a stop-loss, a stop-loss on the wrong side of
@@ -18,28 +28,46 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   or on the position's own side: 110017 (Bybit's "Reduce-only rule not satisfied"; the last
   message is ours, Bybit's exact wording is not documented); notional below minNotionalValue
   110094 ("Order does not meet minimum order value"); not enough available balance 110007
-  ("ab not enough for new order", as Bybit answers). An empty or missing book is a rejection
-  without a retCode ("EC_NoImmediateQtyToFill", Bybit's cancel reason for a market order that
-  found nothing to fill). Every rejected order except a duplicate is recorded (status Rejected,
-  code, reason) and found by its orderLinkId; a duplicate would overwrite the original.
+  ("ab not enough for new order", as Bybit answers). An empty or missing book, or one whose
+  levels paper fills have taken, is a rejection without a retCode ("EC_NoImmediateQtyToFill",
+  Bybit's cancel reason for a market order that found nothing to fill). Every rejected order
+  except a duplicate is recorded (status Rejected, code, reason) and found by its orderLinkId; a
+  duplicate would overwrite the original.
 - Reduce-only orders only shrink the position and are cut to its size; they are exempt from the
   minimum qty and notional, as on Bybit.
 - Isolated margin: a position locks notional / leverage plus a reserve for the closing fee.
-  Available = wallet - locked margin and reserves; equity = wallet + unrealized PnL at the book's
-  mid (last trade without a book). A position never loses more than its margin and reserve:
-  it is liquidated (closed at the book, exit reason "liquidation") when a trade prints beyond the
-  price where its loss leaves only the maintenance margin (0.5 % of the entry notional), and a
-  loss that the book still makes larger is capped, the rest being Bybit's insurance fund's. So
-  the wallet never goes below zero.
+  Available = wallet - locked margin and reserves; equity = wallet + unrealized PnL at the mark
+  price. A leverage change applies to new positions: adding to an open one checks and books the
+  margin at the leverage it opened with.
+- The mark price of a symbol is the latest `on_mark` (an older timestamp than the last one is
+  ignored); until one arrives, the book's mid; without a valid book, the last trade.
+- Liquidation triggers on the mark price, checked on every mark and every trade: when it reaches
+  the price where the position's loss leaves only the maintenance margin (0.5 % of the entry
+  notional). Bybit's liquidation engine then takes the position over at its bankruptcy price,
+  where the loss equals the initial margin (put on the tick away from the entry): the position
+  closes there whatever the book shows (exit reason "liquidation"), the whole margin is lost
+  and the closing-fee reserve is charged as the fee. A close the book makes worse than that (a
+  stop in a gap) is capped at margin and reserve, the rest being the insurance fund's. So the
+  wallet never goes below zero.
 - The stop-loss belongs to the position (Bybit's Full TP/SL mode) and triggers on a trade at or
-  through it (last-price trigger); the close then walks the book as a reduce-only market order,
-  skipping levels better than the trade that triggered it (that trade has taken them): in a gap
-  it fills worse than the stop. What the book cannot fill stays open, stop and all, and the next
-  trade through the stop tries again.
-- `open_orders` lists the stop-losses (status Untriggered, no orderLinkId, order id
-  "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an order filter
-  does, and returns their order ids since they have no orderLinkId.
-- A leverage change applies to new positions; an open one keeps the margin it locked.
+  through it (last-price trigger). A stop price is put on the tick away from the price (a long's
+  down, a short's up) and only then checked against the last price, so rounding never moves it
+  to the wrong side. Once triggered, the stop is a reduce-only market close in flight: it walks
+  the book at once, skipping levels better than the trade that triggered it (that trade has
+  taken them), so in a gap it fills worse than the stop; what the book cannot fill (an invalid,
+  missing or empty book, or too few levels) is closed at the next trade (again from levels no
+  better than that trade) or mark, with a valid book, until the position is flat, even if the
+  price has come back. The position keeps showing its stop meanwhile; the closing order's
+  `created_at` is the trigger time, so a late close says how late it was.
+- `open_orders` lists the stop-losses not yet triggered (status Untriggered, no orderLinkId,
+  order id "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an
+  order filter does, and returns their order ids since they have no orderLinkId. A triggered
+  stop cannot be cancelled.
+- `export_state` gives the account as plain data (JSON-ready, versioned): wallet, leverage per
+  symbol, positions with their stops, every order by orderLinkId, and the id counters, so order
+  and execution ids never repeat. `restore_state` puts it back into a broker built on the same
+  instruments, so a restart continues the same account. Market state (last prices, marks, what
+  fills took from the books) is not kept: the restarted engine sees fresh books.
 """
 
 from __future__ import annotations
@@ -48,7 +76,9 @@ import asyncio
 import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
 
 from densitytui.config import Config
 from densitytui.market.book import OrderBook
@@ -82,12 +112,46 @@ BookLookup = Callable[[str], OrderBook | None]
 Clock = Callable[[], int]
 Fills = list[tuple[float, int]]
 """(price, qty in whole qty steps), in the order they happened."""
+TakenLevels = dict[tuple[Side, float], tuple[float, int]]
+"""(order side, price) → (the size the level showed when last taken from, steps taken since)."""
+PaperState = dict[str, Any]
+"""The account as `export_state` gives it: JSON-ready dicts, lists, strings and numbers."""
 
 LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 MAINTENANCE_MARGIN_RATE = 0.005
 NO_LIQUIDITY = "EC_NoImmediateQtyToFill: no liquidity on the book"
-# Quantities are whole qty steps; this absorbs float noise when a qty is divided by its step.
+STATE_VERSION = 1
+# Absorbs float noise when comparing money and quantities (never used to count steps).
 EPSILON = 1e-9
+
+
+class PaperStateError(ValueError):
+    """A stored paper account that cannot be restored: another version, or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """An instrument's tick and qty step as exact decimals."""
+
+    tick: Decimal
+    step: Decimal
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> _Grid:
+        return cls(_decimal(instrument.tick_size), _decimal(instrument.qty_step))
+
+    def steps(self, qty: float) -> int:
+        """Whole qty steps in `qty`, rounded down: an order or a level never grows."""
+        return int(_decimal(qty) // self.step)
+
+    def qty(self, steps: int) -> float:
+        return float(self.step * steps)
+
+    def on_tick(self, price: float, up: bool) -> float:
+        """`price` on the tick grid, rounded up or down."""
+        rounding = ROUND_CEILING if up else ROUND_FLOOR
+        ticks = (_decimal(price) / self.tick).to_integral_value(rounding)
+        return float(ticks * self.tick)
 
 
 @dataclass
@@ -97,13 +161,15 @@ class _Holding:
     symbol: str
     side: Side
     steps: int
-    step: float
+    grid: _Grid
     entry: float
     leverage: float
     margin: float
     reserve: float
     opened_at: int
     stop_loss: float | None = None
+    # When the stop triggered, while its close waits for the book to fill it.
+    stop_triggered_at: int | None = None
     # Price PnL of what was closed (capped at the margin it freed), before fees.
     realized: float = 0.0
     # Every fee paid, opening and closing.
@@ -111,13 +177,26 @@ class _Holding:
 
     @property
     def qty(self) -> float:
-        return _round_qty(self.steps * self.step, self.step)
+        return self.grid.qty(self.steps)
 
     def liquidation_price(self) -> float:
         """Where the loss leaves only the maintenance margin of the entry notional."""
-        notional = self.entry * self.steps * self.step
-        cushion = (self.margin - MAINTENANCE_MARGIN_RATE * notional) / (self.steps * self.step)
+        qty = self.qty
+        cushion = (self.margin - MAINTENANCE_MARGIN_RATE * self.entry * qty) / qty
         return self.entry - cushion * self.side.sign
+
+    def bankruptcy_price(self) -> float:
+        """Where the loss equals the margin, on the tick away from the entry."""
+        price = self.entry - self.margin / self.qty * self.side.sign
+        return self.grid.on_tick(max(price, 0.0), up=self.side is Side.SELL)
+
+
+@dataclass(slots=True)
+class _Taken:
+    """What paper fills took from one symbol's book object."""
+
+    book: OrderBook
+    levels: TakenLevels = field(default_factory=dict)
 
 
 class PaperBroker(Exchange):
@@ -136,6 +215,7 @@ class PaperBroker(Exchange):
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
+        self._grids = {symbol: _Grid.of(i) for symbol, i in self._instruments.items()}
         self._book_for = book_for
         self._clock = clock
         self._fee_rate = taker_fee_pct / 100
@@ -145,6 +225,8 @@ class PaperBroker(Exchange):
         self._holdings: dict[str, _Holding] = {}
         self._orders: dict[str, Order] = {}
         self._last_price: dict[str, float] = {}
+        self._marks: dict[str, tuple[float, int]] = {}
+        self._taken: dict[str, _Taken] = {}
         self._updates: asyncio.Queue[AccountUpdate | None] = asyncio.Queue()
         self._order_seq = 0
         self._exec_seq = 0
@@ -194,23 +276,25 @@ class PaperBroker(Exchange):
         )
         self._orders[link_id] = order
         try:
-            instrument, steps, fills = self._accept(request)
+            grid, steps, fills, stop = self._accept(request)
         except OrderRejected as rejection:
             order.status = OrderStatus.REJECTED
             order.reject_code = rejection.ret_code
             order.reject_reason = rejection.ret_msg
             self._publish(replace(order))
             raise
-        order.qty = _round_qty(steps * instrument.qty_step, instrument.qty_step)
-        self._fill(order, instrument, fills, steps, "")
+        order.qty = grid.qty(steps)
+        order.stop_loss = stop
+        self._fill(order, grid, fills, steps, "")
         holding = self._holdings.get(order.symbol)
-        if request.stop_loss is not None and holding is not None and holding.side is order.side:
-            holding.stop_loss = self._on_tick(instrument, request.stop_loss)
+        if stop is not None and holding is not None and holding.side is order.side:
+            holding.stop_loss = stop
             self._publish(self._position(holding))
         return replace(order)
 
-    def _accept(self, request: OrderRequest) -> tuple[Instrument, int, Fills]:
-        """Check the request as Bybit would; return its instrument, qty in steps and its fills."""
+    def _accept(self, request: OrderRequest) -> tuple[_Grid, int, Fills, float | None]:
+        """Check the request as Bybit would; return its grid, qty in steps, its fills and its
+        stop-loss on the tick."""
         if not LINK_ID.fullmatch(request.order_link_id):
             raise OrderRejected(
                 "params error: orderLinkId must be 1-36 characters of A-Z a-z 0-9 _ -",
@@ -223,11 +307,14 @@ class PaperBroker(Exchange):
             raise OrderRejected(
                 "params error: the paper broker takes market orders only", RET_PARAMETER_ERROR
             )
-        step = instrument.qty_step
-        steps = math.floor(request.qty / step + EPSILON)
+        if not math.isfinite(request.qty):
+            raise OrderRejected("params error: qty must be a number", RET_PARAMETER_ERROR)
+        grid = self._grids[request.symbol]
+        steps = grid.steps(request.qty)
         if steps <= 0:
             raise OrderRejected("orderQty will be truncated to zero", RET_QTY_ROUNDS_TO_ZERO)
         holding = self._holdings.get(request.symbol)
+        stop = None
         if request.reduce_only:
             if request.stop_loss is not None:
                 raise OrderRejected(
@@ -245,7 +332,7 @@ class PaperBroker(Exchange):
                 )
             steps = min(steps, holding.steps)
         else:
-            qty = steps * step
+            qty = grid.qty(steps)
             if qty < instrument.min_qty * (1 - EPSILON):
                 raise OrderRejected(
                     "The number of contracts exceeds minimum limit allowed", RET_PARAMETER_ERROR
@@ -254,59 +341,76 @@ class PaperBroker(Exchange):
                 raise OrderRejected(
                     "The number of contracts exceeds maximum limit allowed", RET_PARAMETER_ERROR
                 )
-        fills = self._walk(request.symbol, request.side, steps, step, None)
+        fills = self._walk(request.symbol, request.side, steps, None)
         if not fills:
             raise OrderRejected(NO_LIQUIDITY)
         if not request.reduce_only:
-            if steps * step * fills[0][0] < instrument.min_notional:
+            if grid.qty(steps) * fills[0][0] < instrument.min_notional:
                 raise OrderRejected(
                     f"Order does not meet minimum order value {instrument.min_notional:g}USDT",
                     RET_NOTIONAL_BELOW_MIN,
                 )
             if request.stop_loss is not None:
-                self._check_stop(request.symbol, request.side, request.stop_loss)
-            self._check_cost(request.symbol, request.side, fills, step)
-        return instrument, steps, fills
+                stop = self._checked_stop(request.symbol, request.side, request.stop_loss)
+            self._check_cost(request.symbol, request.side, fills, grid)
+        return grid, steps, fills, stop
 
-    def _check_cost(self, symbol: str, side: Side, fills: Fills, step: float) -> None:
+    def _check_cost(self, symbol: str, side: Side, fills: Fills, grid: _Grid) -> None:
         """Margin, opening fee and closing-fee reserve of what the order opens must be available.
 
         The part that closes an opposite position frees its margin only once filled, so it is
-        not counted: a flip needs the full cost of its new side available up front.
+        not counted: a flip needs the full cost of its new side available up front. An addition
+        costs margin at the leverage its position opened with, as it is booked.
         """
         holding = self._holdings.get(symbol)
-        closing = holding.steps if holding is not None and holding.side is not side else 0
+        closing = 0
+        leverage = self._leverage_for(symbol)
+        if holding is not None:
+            if holding.side is side:
+                leverage = holding.leverage
+            else:
+                closing = holding.steps
         opening = 0.0
         for price, steps in fills:
             taken = min(steps, closing)
             closing -= taken
-            opening += price * (steps - taken) * step
-        cost = opening / self._leverage_for(symbol) + 2 * opening * self._fee_rate
+            opening += price * grid.qty(steps - taken)
+        cost = opening / leverage + 2 * opening * self._fee_rate
         if cost > self._available() + EPSILON:
             raise OrderRejected("ab not enough for new order", RET_INSUFFICIENT_BALANCE)
 
-    def _check_stop(self, symbol: str, side: Side, stop_loss: float) -> None:
-        """A long's stop must be below the last price, a short's above (Bybit's base price)."""
+    def _checked_stop(self, symbol: str, side: Side, stop_loss: float) -> float:
+        """The stop on the tick away from the price, then checked: a long's stop must be below
+        the last price, a short's above (Bybit's base price)."""
+        if not math.isfinite(stop_loss) or stop_loss <= 0:
+            raise OrderRejected(
+                f"params error: stopLoss {stop_loss} is not a price", RET_PARAMETER_ERROR
+            )
+        stop = self._grids[symbol].on_tick(stop_loss, up=side is Side.SELL)
         base = self._base_price(symbol)
-        wrong = stop_loss <= 0 or (
-            base is not None and (stop_loss >= base if side is Side.BUY else stop_loss <= base)
+        wrong = stop <= 0 or (
+            base is not None and (stop >= base if side is Side.BUY else stop <= base)
         )
         if wrong:
             relation = "lower" if side is Side.BUY else "higher"
             raise OrderRejected(
-                f"StopLoss:{stop_loss:g} set for {side.value} position should {relation} than "
+                f"StopLoss:{stop:g} set for {side.value} position should {relation} than "
                 f"base_price:{base if base is not None else 0:g}??LastPrice",
                 RET_PARAMETER_ERROR,
             )
+        return stop
 
-    def _walk(self, symbol: str, side: Side, steps: int, step: float, limit: float | None) -> Fills:
-        """Fills of a market order of `steps` against the current book, best price first.
+    def _walk(self, symbol: str, side: Side, steps: int, limit: float | None) -> Fills:
+        """Fills of a market order of `steps` against what paper fills left of the current
+        book, best price first.
 
         `limit` skips levels better than it (a stop's triggering trade has already taken them).
         """
         book = self._book_for(symbol)
         if book is None or not book.valid:
             return []
+        grid = self._grids[symbol]
+        taken = self._taken_from(symbol, book)
         ladder = book.asks if side is Side.BUY else book.bids
         prices = ladder.prices if side is Side.BUY else reversed(ladder.prices)
         sizes = ladder.sizes
@@ -316,45 +420,62 @@ class PaperBroker(Exchange):
                 break
             if limit is not None and (price < limit if side is Side.BUY else price > limit):
                 continue
-            available = math.floor(sizes[price] / step + EPSILON)
+            size = sizes[price]
+            available = grid.steps(size)
+            before = taken.get((side, price))
+            if before is not None and before[0] == size:
+                available -= before[1]
             if available > 0:
-                taken = min(available, steps)
-                fills.append((price, taken))
-                steps -= taken
+                count = min(available, steps)
+                fills.append((price, count))
+                steps -= count
         return fills
 
+    def _taken_from(self, symbol: str, book: OrderBook) -> TakenLevels:
+        """What paper fills took from `book`; nothing when the engine has replaced the book."""
+        taken = self._taken.get(symbol)
+        if taken is None or taken.book is not book:
+            taken = self._taken[symbol] = _Taken(book)
+        return taken.levels
+
+    def _take(self, symbol: str, side: Side, fills: Fills) -> None:
+        """Remember what `fills` took from the book, forgetting levels the book has changed."""
+        book = self._book_for(symbol)
+        if book is None:
+            return
+        levels = self._taken_from(symbol, book)
+        for (taker, price), (seen, _) in list(levels.items()):
+            ladder = book.asks if taker is Side.BUY else book.bids
+            if ladder.size_of(price) != seen:
+                del levels[taker, price]
+        ladder = book.asks if side is Side.BUY else book.bids
+        for price, steps in fills:
+            before = levels.get((side, price))
+            levels[side, price] = (ladder.size_of(price), steps + (before[1] if before else 0))
+
     def _fill(
-        self, order: Order, instrument: Instrument, fills: Fills, requested: int, reason: str
+        self, order: Order, grid: _Grid, fills: Fills, requested: int, reason: str
     ) -> None:
         """Book the fills of `order`, publish them, the order and the position it leaves."""
+        self._take(order.symbol, order.side, fills)
         now = self._clock()
-        step = instrument.qty_step
         filled = 0
-        notional = 0.0
+        # Price x steps: the average over whole steps has no float noise from the step size.
+        weighted = 0.0
         fees = 0.0
         closed: list[Position] = []
         for price, steps in fills:
-            qty = steps * step
+            qty = grid.qty(steps)
             fee = price * qty * self._fee_rate
-            gone = self._net(order.symbol, order.side, price, steps, step, fee, now, reason)
+            gone = self._net(order.symbol, order.side, price, steps, fee, now, reason)
             if gone is not None:
                 closed.append(gone)
             filled += steps
-            notional += price * qty
+            weighted += price * steps
             fees += fee
-            self._exec_seq += 1
-            self._publish(Fill(
-                exec_id=f"{self.name}-exec-{self._exec_seq}",
-                order_link_id=order.order_link_id,
-                symbol=order.symbol,
-                side=order.side,
-                price=price,
-                qty=_round_qty(qty, step),
-                fee=fee,
-                ts=now,
-            ))
-        order.filled_qty = _round_qty(filled * step, step)
-        order.avg_price = notional / (filled * step)
+            self._publish(self._execution(order, price, qty, fee, now))
+        order.filled_qty = grid.qty(filled)
+        order.avg_price = weighted / filled
         order.fee = fees
         order.updated_at = now
         order.status = (
@@ -367,22 +488,28 @@ class PaperBroker(Exchange):
         if holding is not None:
             self._publish(self._position(holding))
 
+    def _execution(self, order: Order, price: float, qty: float, fee: float, now: int) -> Fill:
+        self._exec_seq += 1
+        return Fill(
+            exec_id=f"{self.name}-exec-{self._exec_seq}",
+            order_link_id=order.order_link_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            ts=now,
+        )
+
     def _net(
-        self,
-        symbol: str,
-        side: Side,
-        price: float,
-        steps: int,
-        step: float,
-        fee: float,
-        now: int,
-        reason: str,
+        self, symbol: str, side: Side, price: float, steps: int, fee: float, now: int, reason: str
     ) -> Position | None:
         """Net one fill into the position: close against it first, open with the rest.
 
         Returns the closed position when this fill closed it.
         """
         holding = self._holdings.get(symbol)
+        grid = self._grids[symbol]
         closed = None
         if holding is not None and holding.side is not side:
             closing = min(steps, holding.steps)
@@ -390,7 +517,7 @@ class PaperBroker(Exchange):
             margin = holding.margin * share
             reserve = holding.reserve * share
             closing_fee = fee * closing / steps
-            pnl = (price - holding.entry) * closing * step * holding.side.sign
+            pnl = (price - holding.entry) * grid.qty(closing) * holding.side.sign
             change = max(pnl - closing_fee, -(margin + reserve))
             self._wallet += change
             holding.realized += change + closing_fee
@@ -407,14 +534,14 @@ class PaperBroker(Exchange):
                 return closed
             holding = None
         self._wallet -= fee
-        notional = price * steps * step
+        notional = price * grid.qty(steps)
         if holding is None:
             leverage = self._leverage_for(symbol)
             self._holdings[symbol] = _Holding(
                 symbol=symbol,
                 side=side,
                 steps=steps,
-                step=step,
+                grid=grid,
                 entry=price,
                 leverage=leverage,
                 margin=notional / leverage,
@@ -431,55 +558,104 @@ class PaperBroker(Exchange):
             holding.fees += fee
         return closed
 
-    # ---- trades: stops and liquidation
+    # ---- trades and marks: stops and liquidation
 
     def on_trade(self, trade: Trade) -> None:
-        """A public trade: the last price, and the trigger of stops and liquidations."""
+        """A public trade: the last price, the trigger of stops, and a moment to check the mark."""
         self._last_price[trade.symbol] = trade.price
         holding = self._holdings.get(trade.symbol)
         if holding is None or self._closed:
             return
-        long = holding.side is Side.BUY
         price = trade.price
         stop = holding.stop_loss
-        if stop is not None and (price <= stop if long else price >= stop):
+        if holding.stop_triggered_at is None and stop is not None:
+            crossed = price <= stop if holding.side is Side.BUY else price >= stop
+            if crossed:
+                holding.stop_triggered_at = self._clock()
+        if holding.stop_triggered_at is not None:
             self._close_at_market(holding, price, "stop_loss")
-        elif price <= holding.liquidation_price() if long else price >= holding.liquidation_price():
-            self._close_at_market(holding, price, "liquidation")
+        self._check_liquidation(trade.symbol)
 
     def on_trades(self, trades: Iterable[Trade]) -> None:
         for trade in trades:
             self.on_trade(trade)
 
-    def _close_at_market(self, holding: _Holding, trigger: float, reason: str) -> None:
-        """The venue's own reduce-only market close, from levels no better than `trigger`."""
-        instrument = self._instruments[holding.symbol]
-        side = holding.side.opposite
-        fills = self._walk(holding.symbol, side, holding.steps, instrument.qty_step, trigger)
-        if not fills:
+    def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
+        """A mark price (a ticker's `markPrice`, exchange time `ts`): the liquidation trigger.
+
+        A mark older than the last one is ignored. A triggered stop still waiting for the book
+        tries again here."""
+        known = self._marks.get(symbol)
+        if known is not None and ts < known[1]:
             return
+        self._marks[symbol] = (mark_price, ts)
+        holding = self._holdings.get(symbol)
+        if holding is None or self._closed:
+            return
+        if holding.stop_triggered_at is not None:
+            self._close_at_market(holding, None, "stop_loss")
+        self._check_liquidation(symbol)
+
+    def _check_liquidation(self, symbol: str) -> None:
+        holding = self._holdings.get(symbol)
+        mark = self._mark_price(symbol)
+        if holding is None or mark is None:
+            return
+        line = holding.liquidation_price()
+        if mark <= line if holding.side is Side.BUY else mark >= line:
+            self._liquidate(holding)
+
+    def _liquidate(self, holding: _Holding) -> None:
+        """Bybit's liquidation engine takes the position over at its bankruptcy price: the
+        margin is lost and the closing-fee reserve pays the fee."""
         now = self._clock()
+        price = holding.bankruptcy_price()
+        order = self._venue_close(holding, now)
+        fee = holding.reserve
+        self._wallet -= holding.margin + holding.reserve
+        holding.realized -= holding.margin
+        holding.fees += fee
+        del self._holdings[holding.symbol]
+        self._publish(self._execution(order, price, order.qty, fee, now))
+        order.filled_qty = order.qty
+        order.avg_price = price
+        order.fee = fee
+        order.status = OrderStatus.FILLED
+        self._publish(replace(order))
+        self._publish(
+            self._position(holding, closed_at=now, exit_price=price, reason="liquidation")
+        )
+
+    def _close_at_market(self, holding: _Holding, limit: float | None, reason: str) -> None:
+        """The venue's own reduce-only market close, from levels no better than `limit`."""
+        side = holding.side.opposite
+        fills = self._walk(holding.symbol, side, holding.steps, limit)
+        if fills:
+            order = self._venue_close(holding, holding.stop_triggered_at or self._clock())
+            self._fill(order, holding.grid, fills, holding.steps, reason)
+
+    def _venue_close(self, holding: _Holding, created_at: int) -> Order:
+        """A reduce-only market order of the whole position that the venue sends itself."""
         self._order_seq += 1
-        order = Order(
+        return Order(
             order_link_id="",
             symbol=holding.symbol,
-            side=side,
+            side=holding.side.opposite,
             qty=holding.qty,
             order_type=OrderType.MARKET,
             status=OrderStatus.NEW,
-            created_at=now,
+            created_at=created_at,
             order_id=f"{self.name}-{self._order_seq}",
             stop_loss=holding.stop_loss,
             reduce_only=True,
-            updated_at=now,
+            updated_at=self._clock(),
         )
-        self._fill(order, instrument, fills, holding.steps, reason)
 
     # ---- stop-loss, cancel, leverage, margin mode
 
     async def set_stop_loss(self, symbol: str, stop_loss: float | None) -> None:
         self._check_open()
-        instrument = self._instrument(symbol)
+        self._instrument(symbol)
         holding = self._holdings.get(symbol)
         if holding is None:
             raise OrderRejected("can not set tp/sl/ts for zero position", RET_PARAMETER_ERROR)
@@ -488,18 +664,18 @@ class PaperBroker(Exchange):
                 holding.stop_loss = None
                 self._publish(self._position(holding))
             return
-        self._check_stop(symbol, holding.side, stop_loss)
-        price = self._on_tick(instrument, stop_loss)
+        price = self._checked_stop(symbol, holding.side, stop_loss)
         if price != holding.stop_loss:
             holding.stop_loss = price
             self._publish(self._position(holding))
 
     async def cancel_all(self) -> list[str]:
-        """Cancels every stop-loss (Bybit's cancel-all takes TP/SL too); returns their order ids."""
+        """Cancels every stop-loss not yet triggered (Bybit's cancel-all takes TP/SL too);
+        returns their order ids."""
         self._check_open()
         cancelled = []
         for holding in self._holdings.values():
-            if holding.stop_loss is not None:
+            if holding.stop_loss is not None and holding.stop_triggered_at is None:
                 cancelled.append(self._stop_order(holding).order_id)
                 holding.stop_loss = None
                 self._publish(self._position(holding))
@@ -535,7 +711,7 @@ class PaperBroker(Exchange):
         return [
             self._stop_order(holding)
             for holding in self._holdings.values()
-            if holding.stop_loss is not None
+            if holding.stop_loss is not None and holding.stop_triggered_at is None
         ]
 
     async def balance(self) -> Balance:
@@ -565,6 +741,83 @@ class PaperBroker(Exchange):
             self._closed = True
             self._updates.put_nowait(None)
 
+    # ---- persistence
+
+    def export_state(self) -> PaperState:
+        """The account as plain data for the store; `restore_state` takes it back."""
+        return {
+            "version": STATE_VERSION,
+            "wallet": self._wallet,
+            "leverage": dict(self._leverage),
+            "positions": [_holding_state(holding) for holding in self._holdings.values()],
+            "orders": [_order_state(order) for order in self._orders.values()],
+            "order_seq": self._order_seq,
+            "exec_seq": self._exec_seq,
+        }
+
+    def restore_state(self, state: PaperState) -> None:
+        """Replace the account with one `export_state` gave (of this broker or a previous
+        process), before trading. Raises `PaperStateError` on another version or bad data,
+        leaving the account as it was."""
+        version = state.get("version") if isinstance(state, dict) else None
+        if version != STATE_VERSION:
+            raise PaperStateError(
+                f"paper account state version {version!r} is not supported "
+                f"(this build reads version {STATE_VERSION})"
+            )
+        try:
+            holdings = {}
+            for item in state["positions"]:
+                holding = self._holding_from(item)
+                holdings[holding.symbol] = holding
+            orders = {}
+            for item in state["orders"]:
+                order = _order_from(item)
+                orders[order.order_link_id] = order
+            leverage = {str(symbol): float(value) for symbol, value in state["leverage"].items()}
+            wallet = float(state["wallet"])
+            order_seq = int(state["order_seq"])
+            exec_seq = int(state["exec_seq"])
+        except PaperStateError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            raise PaperStateError(f"malformed paper account state: {exc!r}") from None
+        self._holdings = holdings
+        self._orders = orders
+        self._leverage = leverage
+        self._wallet = wallet
+        self._order_seq = order_seq
+        self._exec_seq = exec_seq
+
+    def _holding_from(self, item: dict[str, Any]) -> _Holding:
+        symbol = item["symbol"]
+        grid = self._grids.get(symbol)
+        if grid is None:
+            raise PaperStateError(f"paper account state holds {symbol!r}, not a listed instrument")
+        qty = _decimal(float(item["qty"]))
+        if qty <= 0 or qty % grid.step != 0:
+            raise PaperStateError(
+                f"paper account state: {symbol} qty {item['qty']} is not whole steps of "
+                f"{grid.step}"
+            )
+        stop = item["stop_loss"]
+        triggered = item["stop_triggered_at"]
+        return _Holding(
+            symbol=symbol,
+            side=Side(item["side"]),
+            steps=int(qty / grid.step),
+            grid=grid,
+            entry=float(item["entry"]),
+            leverage=float(item["leverage"]),
+            margin=float(item["margin"]),
+            reserve=float(item["reserve"]),
+            opened_at=int(item["opened_at"]),
+            stop_loss=None if stop is None else float(stop),
+            stop_triggered_at=None if triggered is None else int(triggered),
+            realized=float(item["realized"]),
+            fees=float(item["fees"]),
+        )
+
     # ---- helpers
 
     def _check_open(self) -> None:
@@ -584,29 +837,28 @@ class PaperBroker(Exchange):
         locked = sum(holding.margin + holding.reserve for holding in self._holdings.values())
         return max(0.0, self._wallet - locked)
 
-    def _base_price(self, symbol: str) -> float | None:
-        last = self._last_price.get(symbol)
-        if last is not None:
-            return last
+    def _book_mid(self, symbol: str) -> float | None:
         book = self._book_for(symbol)
         return book.mid() if book is not None and book.valid else None
 
-    def _mark(self, holding: _Holding) -> float:
-        book = self._book_for(holding.symbol)
-        mid = book.mid() if book is not None and book.valid else None
-        if mid is not None:
-            return mid
-        return self._last_price.get(holding.symbol, holding.entry)
+    def _base_price(self, symbol: str) -> float | None:
+        last = self._last_price.get(symbol)
+        return last if last is not None else self._book_mid(symbol)
+
+    def _mark_price(self, symbol: str) -> float | None:
+        """The last mark; without one the book's mid; without a valid book the last trade."""
+        mark = self._marks.get(symbol)
+        if mark is not None:
+            return mark[0]
+        mid = self._book_mid(symbol)
+        return mid if mid is not None else self._last_price.get(symbol)
 
     def _unrealized(self, holding: _Holding, mark: float | None = None) -> float:
-        price = self._mark(holding) if mark is None else mark
-        pnl = (price - holding.entry) * holding.steps * holding.step * holding.side.sign
+        if mark is None:
+            mark = self._mark_price(holding.symbol)
+        price = holding.entry if mark is None else mark
+        pnl = (price - holding.entry) * holding.qty * holding.side.sign
         return max(pnl, -(holding.margin + holding.reserve))
-
-    @staticmethod
-    def _on_tick(instrument: Instrument, price: float) -> float:
-        tick = instrument.tick_size
-        return round(round(price / tick) * tick, _decimals(tick))
 
     def _position(
         self,
@@ -615,7 +867,9 @@ class PaperBroker(Exchange):
         exit_price: float | None = None,
         reason: str = "",
     ) -> Position:
-        mark = exit_price if exit_price is not None else self._mark(holding)
+        mark = exit_price if exit_price is not None else self._mark_price(holding.symbol)
+        if mark is None:
+            mark = holding.entry
         return Position(
             symbol=holding.symbol,
             side=holding.side,
@@ -653,11 +907,67 @@ class PaperBroker(Exchange):
             self._updates.put_nowait(update)
 
 
-def _decimals(step: float) -> int:
-    """Decimal places of a tick or qty step: 0.001 → 3, 1 → 0."""
-    return max(0, -math.floor(math.log10(step) + EPSILON))
+def _decimal(value: float) -> Decimal:
+    """The float as the decimal it was written as (its shortest spelling): 0.1 is 1/10."""
+    return Decimal(repr(value))
 
 
-def _round_qty(qty: float, step: float) -> float:
-    """`qty` with the decimals of `step`, so 3 x 0.1 reads 0.3."""
-    return round(qty, _decimals(step))
+def _holding_state(holding: _Holding) -> dict[str, Any]:
+    return {
+        "symbol": holding.symbol,
+        "side": holding.side.value,
+        "qty": holding.qty,
+        "entry": holding.entry,
+        "leverage": holding.leverage,
+        "margin": holding.margin,
+        "reserve": holding.reserve,
+        "opened_at": holding.opened_at,
+        "stop_loss": holding.stop_loss,
+        "stop_triggered_at": holding.stop_triggered_at,
+        "realized": holding.realized,
+        "fees": holding.fees,
+    }
+
+
+def _order_state(order: Order) -> dict[str, Any]:
+    return {
+        "order_link_id": order.order_link_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "qty": order.qty,
+        "order_type": order.order_type.value,
+        "status": order.status.value,
+        "created_at": order.created_at,
+        "order_id": order.order_id,
+        "price": order.price,
+        "stop_loss": order.stop_loss,
+        "reduce_only": order.reduce_only,
+        "filled_qty": order.filled_qty,
+        "avg_price": order.avg_price,
+        "fee": order.fee,
+        "reject_code": order.reject_code,
+        "reject_reason": order.reject_reason,
+        "updated_at": order.updated_at,
+    }
+
+
+def _order_from(item: dict[str, Any]) -> Order:
+    return Order(
+        order_link_id=str(item["order_link_id"]),
+        symbol=str(item["symbol"]),
+        side=Side(item["side"]),
+        qty=float(item["qty"]),
+        order_type=OrderType(item["order_type"]),
+        status=OrderStatus(item["status"]),
+        created_at=int(item["created_at"]),
+        order_id=str(item["order_id"]),
+        price=None if item["price"] is None else float(item["price"]),
+        stop_loss=None if item["stop_loss"] is None else float(item["stop_loss"]),
+        reduce_only=bool(item["reduce_only"]),
+        filled_qty=float(item["filled_qty"]),
+        avg_price=float(item["avg_price"]),
+        fee=float(item["fee"]),
+        reject_code=None if item["reject_code"] is None else int(item["reject_code"]),
+        reject_reason=str(item["reject_reason"]),
+        updated_at=int(item["updated_at"]),
+    )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from paper_desk import FEE, Desk
 
-from densitytui.market.book import OrderBook
 from densitytui.model import (
     Fill,
-    Instrument,
     MarginMode,
     Order,
     OrderRequest,
@@ -15,58 +14,8 @@ from densitytui.model import (
     OrderType,
     Position,
     Side,
-    Trade,
 )
 from densitytui.venues.base import ExchangeError, OrderRejected, VenueUnavailable
-from densitytui.venues.paper import PaperBroker
-
-FEE = 0.00055
-TEST = Instrument("TESTUSDT", tick_size=0.1, qty_step=0.001, min_qty=0.001, min_notional=5.0,
-                  max_market_qty=500.0, max_leverage=100.0)
-COARSE = Instrument("COARSEUSDT", tick_size=0.01, qty_step=0.001, min_qty=0.01, min_notional=5.0,
-                    max_market_qty=100.0)
-
-
-def make_book(symbol: str, bids: list[tuple[float, float]], asks: list[tuple[float, float]],
-              ) -> OrderBook:
-    book = OrderBook(symbol)
-    book.apply(True, [[f"{p}", f"{s}"] for p, s in bids], [[f"{p}", f"{s}"] for p, s in asks],
-               1, 1, 0)
-    return book
-
-
-class Desk:
-    """A broker over books the test sets, with a clock the test moves."""
-
-    def __init__(self, balance: float = 1_000.0, leverage: float = 10.0) -> None:
-        self.books: dict[str, OrderBook] = {}
-        self.now = 1_000
-        self.broker = PaperBroker([TEST, COARSE], self.books.get, lambda: self.now,
-                                  starting_balance=balance, leverage=leverage)
-        self.count = 0
-
-    def show(self, bids: list[tuple[float, float]], asks: list[tuple[float, float]],
-             symbol: str = "TESTUSDT") -> None:
-        self.books[symbol] = make_book(symbol, bids, asks)
-
-    def trade(self, price: float, side: Side = Side.SELL, symbol: str = "TESTUSDT") -> None:
-        self.now += 1
-        self.broker.on_trade(Trade(symbol, self.now, price, 0.1, side))
-
-    async def order(self, side: Side, qty: float, *, stop: float | None = None,
-                    reduce: bool = False, symbol: str = "TESTUSDT",
-                    link: str | None = None) -> Order:
-        self.count += 1
-        request = OrderRequest(link or f"t-{self.count}", symbol, side, qty, stop_loss=stop,
-                               reduce_only=reduce)
-        return await self.broker.place_order(request)
-
-    def drain(self) -> list[object]:
-        queue = self.broker._updates
-        out = []
-        while not queue.empty():
-            out.append(queue.get_nowait())
-        return out
 
 
 async def test_a_market_buy_walks_the_asks_level_by_level() -> None:
