@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from dataclasses import dataclass
 
-from densitytui.config import Config
+from densitytui.config import BybitSection, Config
+from densitytui.credentials import (
+    ENV_FILE,
+    ENV_KEY,
+    ENV_SECRET,
+    Credentials,
+    CredentialsError,
+    load_credentials,
+)
 from densitytui.venues.base import Venue
+from densitytui.venues.bybit import BybitExchange, BybitMarketData, PrivateStream, RestClient
 from densitytui.venues.paper import BookLookup, PaperBroker
 from densitytui.venues.sim import SimMarket, SimMarketData
 from densitytui.venues.sim.feed import Clock, Sleep
@@ -36,3 +47,131 @@ def sim_venue(
     data = SimMarketData(market, speed=config.sim.speed, clock=clock, sleep=sleep)
     broker = PaperBroker.from_config(config, market.instruments(), book_for, data.now_ms, "sim")
     return Venue("sim", data, broker)
+
+
+# Venues that trade a Bybit account and so need its API keys.
+KEYED_VENUES = ("demo", "testnet", "live")
+BYBIT_VENUES = ("paper", *KEYED_VENUES)
+LIVE_FLAG = "--i-understand-live"
+
+
+@dataclass(frozen=True, slots=True)
+class BybitEndpoints:
+    """Where one Bybit venue's market data and account live."""
+
+    rest: str
+    public_ws: str
+    account_rest: str
+    private_ws: str
+
+
+def bybit_endpoints(bybit: BybitSection, venue: str) -> BybitEndpoints:
+    """`paper` and `demo` watch mainnet public data; demo trades on its own hosts."""
+    if venue == "testnet":
+        return BybitEndpoints(
+            bybit.testnet_rest, bybit.testnet_public_ws, bybit.testnet_rest,
+            bybit.testnet_private_ws,
+        )
+    if venue == "demo":
+        return BybitEndpoints(
+            bybit.mainnet_rest, bybit.mainnet_public_ws, bybit.demo_rest, bybit.demo_private_ws,
+        )
+    if venue in ("paper", "live"):
+        return BybitEndpoints(
+            bybit.mainnet_rest, bybit.mainnet_public_ws, bybit.mainnet_rest,
+            bybit.mainnet_private_ws,
+        )
+    raise ValueError(f"{venue!r} is not a Bybit venue (one of {', '.join(BYBIT_VENUES)})")
+
+
+def venue_problem(config: Config, *, live_flag: bool) -> str | None:
+    """Why the configured venue cannot start, in one line; None when it can.
+
+    Keys are loaded here, so a secrets file with loose permissions is refused at start."""
+    venue = config.app.venue
+    if venue == "live" and not live_flag:
+        return (
+            f"venue live trades real money on Bybit mainnet: start it with {LIVE_FLAG} "
+            "(a typed confirmation follows)"
+        )
+    if venue not in KEYED_VENUES:
+        return None
+    try:
+        credentials = load_credentials()
+    except CredentialsError as exc:
+        return f"venue {venue}: {exc}"
+    if credentials is None:
+        return (
+            f"venue {venue} needs Bybit API keys: set {ENV_KEY} and {ENV_SECRET}, "
+            f"or name a file holding them (mode 0600) in {ENV_FILE}"
+        )
+    return None
+
+
+def bybit_market_data(
+    config: Config, venue: str, *, rng: random.Random | None = None,
+) -> BybitMarketData:
+    """Public streams and market REST of a Bybit venue, tuned by `[bybit]`."""
+    bybit = config.bybit
+    endpoints = bybit_endpoints(bybit, venue)
+    rest = RestClient(
+        endpoints.rest, None,
+        recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
+        threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
+    )
+    return BybitMarketData(
+        rest, endpoints.public_ws,
+        depth=bybit.orderbook_depth,
+        ping_interval_s=bybit.ping_interval_s,
+        subscribe_batch=bybit.subscribe_batch,
+        stale_after_s=config.risk.stale_data_s,
+        reconnect_min_s=bybit.reconnect_min_s,
+        reconnect_max_s=bybit.reconnect_max_s,
+        rng=rng,
+    )
+
+
+def bybit_exchange(
+    config: Config, venue: str, credentials: Credentials, *, rng: random.Random | None = None,
+) -> BybitExchange:
+    """The Bybit account of a keyed venue: signed REST and the private stream."""
+    bybit = config.bybit
+    endpoints = bybit_endpoints(bybit, venue)
+    rest = RestClient(
+        endpoints.account_rest, credentials,
+        recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
+        threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
+    )
+    private = PrivateStream(
+        endpoints.private_ws, credentials, venue=venue,
+        ping_interval_s=bybit.ping_interval_s,
+        reconnect_min_s=bybit.reconnect_min_s, reconnect_max_s=bybit.reconnect_max_s, rng=rng,
+    )
+    return BybitExchange(venue, rest, private)
+
+
+async def bybit_venue(
+    config: Config, book_for: BookLookup, *, rng: random.Random | None = None,
+) -> Venue:
+    """The configured Bybit venue (`paper`, `demo`, `testnet` or `live`).
+
+    `paper` puts a paper account (balance and fee from `[paper]`) on Bybit's public data; its
+    instruments are read first, which needs the network. The keyed venues load their keys
+    through `densitytui.credentials`; call `venue_problem` first for a clear refusal."""
+    venue = config.app.venue
+    market = bybit_market_data(config, venue, rng=rng)
+    if venue == "paper":
+        try:
+            instruments = [i for i in await market.instruments() if i.tradable]
+        except BaseException:
+            await market.close()
+            raise
+        broker = PaperBroker.from_config(
+            config, instruments, book_for, lambda: int(time.time() * 1000), "paper",
+        )
+        return Venue("paper", market, broker)
+    credentials = load_credentials()
+    if credentials is None:
+        await market.close()
+        raise CredentialsError(venue_problem(config, live_flag=True) or "no API keys")
+    return Venue(venue, market, bybit_exchange(config, venue, credentials, rng=rng))

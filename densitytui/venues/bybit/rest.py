@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pybit.exceptions import FailedRequestError, InvalidRequestError
@@ -49,6 +50,7 @@ from densitytui.venues.bybit.ratelimit import Banned, Clock, RateLimiter, Sleep
 # "Not modified" answers that mean the wanted state already holds (PROTOCOL.md).
 NOT_MODIFIED = {RET_LEVERAGE_NOT_MODIFIED, RET_TPSL_NOT_MODIFIED}
 LIMIT_RESET_HEADER = "X-Bapi-Limit-Reset-Timestamp"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # pybit method → request path, for the rate limiter.
 PATHS = {
@@ -125,6 +127,8 @@ class RestClient:
             )
             session.endpoint = self.base_url
             session.retry_codes = set()
+            # A proxy from the environment must not capture a loopback endpoint (tests, tunnels).
+            session.client.trust_env = urlsplit(self.base_url).hostname not in LOOPBACK
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
