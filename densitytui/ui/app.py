@@ -1,66 +1,127 @@
 """The densitytui Textual app: the trader's screen.
 
-The app renders engine state and sends commands to the engine; it never talks to an exchange.
+The app renders engine state and sends commands to the engine; it never talks to an exchange
+(nothing here imports a venue). The engine runs in a Textual worker of this app; the main screen
+reads its snapshots on a timer. Close-all is a priority binding of the app itself, so it works over
+every dialog and screen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import structlog
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.screen import Screen
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from densitytui import __version__
-from densitytui.config import Config
+from densitytui.config import Config, KeysSection
+from densitytui.engine.state import EngineControl
 from densitytui.logging import tail
 from densitytui.storage import Store, StoreError, open_store
-from densitytui.ui.themes import THEME_VARIABLES, load_theme
+from densitytui.ui.keymap import changed_keys
+from densitytui.ui.screens.confirm import ConfirmScreen
+from densitytui.ui.screens.help import HelpScreen
+from densitytui.ui.screens.main import MainScreen
+from densitytui.ui.themes import (
+    THEME_VARIABLES,
+    load_theme,
+    load_user_themes,
+    shipped_themes,
+)
 from densitytui.ui.widgets.log_pane import LogPane
-from densitytui.ui.widgets.pane import Pane
 
 log = structlog.get_logger("densitytui.ui")
+KEYS = KeysSection()
+
+
+class RunnableEngine(EngineControl, Protocol):
+    """The trading engine as the app drives it: started, run until stopped, stopped on quit."""
+
+    async def start(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class DensityApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "densitytui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("l", "toggle_log", "Log"),
+        Binding(
+            KEYS.close_all, "close_all", "CLOSE ALL", priority=True, id="close_all",
+            tooltip="Close every position and cancel every order",
+        ),
+        Binding(KEYS.command_palette, "command_palette", "Palette", show=False, priority=True,
+                id="command_palette"),
     ]
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, engine: RunnableEngine | None = None) -> None:
         super().__init__()
         self.config = config
+        self.keys = config.keys
+        self.engine = engine
         self.store: Store | None = None
         self._store_worker: Worker[None]
-        theme = load_theme(config.app.theme)
-        self.register_theme(theme)
-        self.theme = theme.name
+        self._engine_worker: Worker[None] | None = None
+        for theme in shipped_themes():
+            self.register_theme(theme)
+        self.user_themes = load_user_themes() if config.ui.user_themes else None
+        user_loaded = self.user_themes.loaded if self.user_themes else []
+        self._user_theme_names = [theme.name for theme in user_loaded]
+        for theme in user_loaded:
+            self.register_theme(theme)
+        self.theme = load_theme(config.app.theme).name
         self.sub_title = f"venue {config.app.venue} · mode {config.app.mode.value} · v{__version__}"
+        self.main_screen = MainScreen(config, engine)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return THEME_VARIABLES
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield Pane("Movers", "Top gainers and losers appear here.", id="movers")
-            yield Pane("Book", "The selected symbol's order book appears here.", id="book")
-            with Vertical(id="side"):
-                yield Pane("Signals", "No signals yet.", id="signals")
-                yield Pane("Positions", "No open positions.", id="positions")
-        yield LogPane(id="log")
-        yield Footer()
+    def get_default_screen(self) -> Screen[None]:
+        return self.main_screen
 
     def on_mount(self) -> None:
+        self.set_keymap(changed_keys(self.keys))
         self.set_interval(0.5, self._refresh_log)
+        self._report_user_themes()
         self._store_worker = self.run_worker(self._open_store(), name="open store")
+        if self.engine is not None:
+            self._engine_worker = self.run_worker(
+                self._run_engine(self.engine), name="engine", exit_on_error=False
+            )
+
+    def _report_user_themes(self) -> None:
+        found = self.user_themes
+        if found is None or not (found.loaded or found.failed):
+            return
+        names = ", ".join(theme.name for theme in found.loaded) or "none"
+        log.info("user themes", directory=str(found.directory), loaded=names, failed=found.failed)
+        message = f"Themes from {found.directory}: loaded {names}"
+        if found.failed:
+            message += "; failed: " + "; ".join(found.failed)
+        self.notify(message, severity="error" if found.failed else "information", timeout=10)
+
+    async def _run_engine(self, engine: RunnableEngine) -> None:
+        await engine.start()
+        await engine.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The engine's worker ending is shown at once: the status bar and a notification."""
+        if event.worker is not self._engine_worker or event.state not in (
+            WorkerState.ERROR, WorkerState.SUCCESS
+        ):
+            return
+        error = event.worker.error
+        reason = f"ENGINE STOPPED: {error}" if error else "ENGINE STOPPED"
+        log.error("engine stopped", error=str(error) if error else "")
+        self.main_screen.engine_stopped(reason)
+        self.notify(reason, severity="error", timeout=30)
 
     async def _open_store(self) -> None:
         """Open the database and apply pending migrations, off the UI's critical path."""
@@ -78,18 +139,95 @@ class DensityApp(App[None]):
         )
 
     async def on_unmount(self) -> None:
-        """Close the database, even when the app quits while it is still being opened."""
-        worker = self._store_worker
-        if not worker.is_finished:
-            worker.cancel()
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        """Stop the engine, then close the database, even if it is still being opened."""
+        if self.engine is not None:
+            await self.engine.stop()
+        workers = [self._store_worker, self._engine_worker]
+        for worker in workers:
+            if worker is not None and not worker.is_finished:
+                worker.cancel()
+                with suppress(WorkerCancelled, WorkerFailed):
+                    await worker.wait()
         if self.store is not None:
             await self.store.close()
             self.store = None
 
-    def _refresh_log(self) -> None:
-        self.query_one(LogPane).show_records(tail.records, tail.count)
+    # ---- commands --------------------------------------------------------------------------
+
+    def send(self, command: Callable[[], Awaitable[None]]) -> None:
+        """Run one engine command without blocking the screen; a failure is shown, not raised."""
+
+        async def run() -> None:
+            try:
+                await command()
+            except Exception as exc:  # the contract says commands refuse by event; be safe
+                log.exception("engine command failed")
+                self.notify(f"Command failed: {exc}", severity="error", timeout=15)
+
+        self.run_worker(run(), group="commands")
+
+    def action_close_all(self) -> None:
+        if isinstance(self.screen, ConfirmScreen) and self.screen.name == "close-all":
+            return
+        engine = self.engine
+
+        def close(yes: bool | None) -> None:
+            if yes and engine is not None:
+                self.send(engine.close_all)
+
+        self.push_screen(
+            ConfirmScreen("CLOSE ALL positions and cancel all orders?", name="close-all"), close
+        )
+
+    async def action_quit(self) -> None:
+        """Quit, asking first when positions are open (they stay open on the exchange)."""
+        snapshot = self.main_screen.snapshot
+        count = len(snapshot.positions) if snapshot is not None else 0
+        if not count:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen) and self.screen.name == "quit":
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{count} position(s) open. Quit anyway? They stay open, with their stops.",
+                name="quit",
+            ),
+            answer,
+        )
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keys))
 
     def action_toggle_log(self) -> None:
-        self.query_one(LogPane).toggle_class("-visible")
+        self.main_screen.query_one(LogPane).toggle_class("-visible")
+
+    def _refresh_log(self) -> None:
+        self.main_screen.query_one(LogPane).show_records(tail.records, tail.count)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        venue = self.config.app.venue
+        yield SystemCommand(
+            "Venue", f"Show the venue: {venue}",
+            lambda: self.notify(f"Venue {venue.upper()}, mode {self.config.app.mode.value}"),
+        )
+        for name in sorted(self.available_themes):
+            if name.startswith("densitytui-") or name in self._user_theme_names:
+                yield SystemCommand(
+                    f"Theme {name}", f"Switch to the {name} theme",
+                    lambda name=name: setattr(self, "theme", name),
+                )
+        snapshot = self.main_screen.snapshot
+        for row in snapshot.movers if snapshot is not None else ():
+            yield SystemCommand(
+                f"Symbol {row.symbol}",
+                f"Show {row.symbol} on the ladder ({row.change_24h_pct:+.1f}%)",
+                lambda symbol=row.symbol: self.main_screen.show_symbol(symbol),
+            )

@@ -1,16 +1,20 @@
-"""Colour themes shipped in `themes/`: TOML files turned into Textual themes.
+"""Colour themes: TOML files turned into Textual themes.
 
-Each file is validated, so a broken theme names its file and key instead of failing in the CSS.
+The shipped files live in `themes/`; users may add their own in the config dir's `themes/`. Each
+file is validated, so a broken theme names its file and key instead of failing in the CSS. The
+trading colours (`$bid`, `$ask`, `$bid-density`...) are theme variables with fallbacks here.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from textual.theme import Theme
 
-from densitytui.paths import packaged_file, theme_names
+from densitytui.paths import packaged_file, theme_names, user_config_dir
 
 THEME_VARIABLES = {
     "bid": "#3FB950",
@@ -47,13 +51,49 @@ class ThemeError(Exception):
     pass
 
 
-def load_theme(name: str) -> Theme:
-    path = packaged_file("themes") / f"{name}.toml"
+@dataclass(slots=True)
+class UserThemes:
+    """What loading the user's theme dir gave: themes, and one line per file that failed."""
+
+    directory: Path
+    loaded: list[Theme] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def load_theme_file(path: Path) -> Theme:
+    """One theme file; `ThemeError` names the file and what is wrong with it."""
     try:
         spec = ThemeFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        available = ", ".join(theme_names())
-        raise ThemeError(f"theme {name!r} not found; available: {available}") from None
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ThemeError(f"theme file {path} is invalid: {exc}") from None
     return Theme(**spec.model_dump())
+
+
+def load_theme(name: str) -> Theme:
+    """A shipped theme by file name (`dark`, `light`, `contrast`)."""
+    path = packaged_file("themes") / f"{name}.toml"
+    if not path.exists():
+        available = ", ".join(theme_names())
+        raise ThemeError(f"theme {name!r} not found; available: {available}")
+    return load_theme_file(path)
+
+
+def shipped_themes() -> list[Theme]:
+    return [load_theme(name) for name in theme_names()]
+
+
+def user_themes_dir() -> Path:
+    return user_config_dir() / "themes"
+
+
+def load_user_themes(directory: Path | None = None) -> UserThemes:
+    """Every `*.toml` in the user's theme dir (absent dir: none), the broken ones reported."""
+    found = UserThemes(directory or user_themes_dir())
+    if not found.directory.is_dir():
+        return found
+    for path in sorted(found.directory.glob("*.toml")):
+        try:
+            found.loaded.append(load_theme_file(path))
+        except ThemeError as exc:
+            found.failed.append(str(exc))
+    return found

@@ -1,37 +1,26 @@
-"""A titled pane of the main screen; the panes' content widgets replace its placeholder."""
+"""A titled pane of the main screen: a border whose colour shows where the focus is."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 
 class Pane(Vertical):
-    """A bordered region with a title, showing `placeholder` until it has content."""
+    """A bordered region with a title around one content widget."""
 
     DEFAULT_CSS = """
     Pane {
         border: round $panel-lighten-2;
-        border-title-color: $primary;
+        border-title-color: $text-muted;
         border-title-style: bold;
-        padding: 0 1;
+        height: 1fr;
     }
     Pane:focus-within {
         border: round $primary;
-    }
-    Pane > .pane--placeholder {
-        color: $text-muted;
-        width: 100%;
-        height: 1fr;
-        content-align: center middle;
+        border-title-color: $primary;
     }
     """
 
-    def __init__(self, title: str, placeholder: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.border_title = title
-        self._placeholder = placeholder
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._placeholder, classes="pane--placeholder")

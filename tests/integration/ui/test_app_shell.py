@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import structlog
+from textual.widgets import Label
 
 from densitytui.config import Config, parse_config
 from densitytui.logging import close_logging, configure_logging
@@ -13,13 +14,14 @@ from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.pane import Pane
 
 
-async def test_shows_venue_mode_and_the_four_panes() -> None:
+async def test_shows_venue_and_the_four_panes() -> None:
     app = DensityApp(parse_config({"app": {"venue": "paper", "mode": "auto"}}))
     async with app.run_test(size=(140, 36)):
         assert "venue paper" in app.sub_title
         assert "mode auto" in app.sub_title
-        titles = [pane.border_title for pane in app.query(Pane)]
-        assert titles == ["Movers", "Book", "Signals", "Positions"]
+        assert str(app.screen.query_one("#status-venue", Label).content) == "PAPER"
+        titles = [pane.border_title for pane in app.screen.query(Pane)]
+        assert titles == ["Movers", "Signals", "Positions", "Events"]
 
 
 async def test_opens_and_migrates_the_database_on_start(tmp_path) -> None:
@@ -72,7 +74,7 @@ async def test_log_pane_toggles_and_shows_new_records(tmp_path) -> None:
     configure_logging(Config(), tmp_path / "app.log")
     app = DensityApp(Config())
     async with app.run_test() as pilot:
-        log_pane = app.query_one(LogPane)
+        log_pane = app.screen.query_one(LogPane)
         assert not log_pane.display
         await pilot.press("l")
         assert log_pane.display

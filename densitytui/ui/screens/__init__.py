@@ -1,0 +1,1 @@
+"""Screens: the main trading screen and the dialogs pushed over it."""

@@ -1,0 +1,339 @@
+"""The main trading screen: status bar, ladders, movers, signals, positions and events.
+
+It reads the engine a few times a second (`snapshot()`, `events_since()`), and the ladders read
+their books on their own faster timer. Keys send commands to the engine through `EngineControl`;
+refusals come back as events, never as exceptions on the screen. The layout follows the terminal:
+below 80x24 a message replaces everything, up to 120x32 the panes beside the ladder become tabs
+(one shown, tab cycles), and wide terminals get small ladders of the next movers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from densitytui.config import Config, KeysSection
+from densitytui.engine.state import EngineControl, EngineSnapshot
+from densitytui.model import TradingMode
+from densitytui.ui.ladder_rows import LadderSettings
+from densitytui.ui.screens.confirm import ConfirmScreen, TypedConfirmScreen
+from densitytui.ui.widgets.events import EventsLog
+from densitytui.ui.widgets.ladder import Ladder
+from densitytui.ui.widgets.log_pane import LogPane
+from densitytui.ui.widgets.movers import MoversTable
+from densitytui.ui.widgets.pane import Pane
+from densitytui.ui.widgets.positions import PositionsTable
+from densitytui.ui.widgets.signals import SignalsTable
+from densitytui.ui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from densitytui.ui.app import DensityApp
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+TABS_BELOW = (120, 32)
+# Width of the main ladder and of each small one; small ladders appear when the panes keep this.
+LADDER_WIDTH = 46
+MINI_WIDTH = 30
+PANES_MIN_WIDTH = 100
+MINI_MIN_HEIGHT = 36
+PANES = ("movers", "signals", "positions", "events")
+NEXT_MODE = {
+    TradingMode.MANUAL: TradingMode.SEMI,
+    TradingMode.SEMI: TradingMode.AUTO,
+    TradingMode.AUTO: TradingMode.MANUAL,
+}
+KEYS = KeysSection()
+
+
+def mini_grid(width: int, height: int, limit: int) -> tuple[int, int]:
+    """Columns and rows of small ladders that fit beside the main ladder and the panes."""
+    if height < MINI_MIN_HEIGHT:
+        return 0, 0
+    columns = max(0, (width - LADDER_WIDTH - PANES_MIN_WIDTH) // MINI_WIDTH)
+    rows = 2 if height >= 2 * MINI_MIN_HEIGHT - 12 else 1
+    columns = min(columns, limit // rows if rows else 0)
+    return (columns, rows) if columns > 0 else (0, 0)
+
+
+class MainScreen(Screen[None]):
+    """Everything the trader watches; the bindings here work while no dialog is open."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(KEYS.confirm_signal, "confirm_signal", "Confirm", id="confirm_signal"),
+        Binding(KEYS.reject_signal, "reject_signal", "Reject", id="reject_signal"),
+        Binding(KEYS.cycle_mode, "cycle_mode", "Mode", id="cycle_mode"),
+        Binding(KEYS.pause_entries, "pause_entries", "Pause", id="pause_entries"),
+        Binding(KEYS.close_position, "close_position", "Close", id="close_position"),
+        Binding(KEYS.help, "help", "Help", id="help"),
+        Binding(KEYS.quit, "app.quit", "Quit", id="quit"),
+        Binding(KEYS.next_pane, "next_pane(1)", "Next pane", show=False, id="next_pane"),
+        Binding(KEYS.previous_pane, "next_pane(-1)", "Prev pane", show=False, id="previous_pane"),
+        Binding(KEYS.toggle_log, "app.toggle_log", "Log", show=False, id="toggle_log"),
+    ]
+
+    DEFAULT_CSS = """
+    MainScreen { layout: vertical; }
+    MainScreen #body { height: 1fr; }
+    MainScreen #ladder { width: 46; }
+    MainScreen #minis { display: none; width: auto; grid-gutter: 0; }
+    MainScreen.-minis #minis { display: block; }
+    MainScreen #minis > Ladder { width: 30; height: 1fr; }
+    MainScreen #panes { width: 1fr; }
+    MainScreen #tabs { display: none; height: 1; background: $panel; color: $text-muted; }
+    MainScreen #events-pane { height: 8; }
+    MainScreen.-tabs #tabs { display: block; }
+    MainScreen.-tabs #ladder { width: 38; }
+    MainScreen.-tabs #panes > Pane { display: none; height: 1fr; }
+    MainScreen.-tabs #panes > Pane.-active { display: block; }
+    MainScreen #too-small {
+        display: none;
+        width: 100%;
+        height: 100%;
+        content-align: center middle;
+        text-style: bold;
+        color: $warning;
+    }
+    MainScreen.-too-small #too-small { display: block; }
+    MainScreen.-too-small #status, MainScreen.-too-small #body,
+    MainScreen.-too-small Footer, MainScreen.-too-small #log { display: none; }
+    """
+
+    def __init__(self, config: Config, engine: EngineControl | None) -> None:
+        super().__init__()
+        self.config = config
+        self.engine = engine
+        self.symbol: str | None = None
+        self.snapshot: EngineSnapshot | None = None
+        self.active_pane = 0
+        self.stopped_reason = ""
+        self._seen_version = -1
+        self._version_since = time.monotonic()
+        self._ladder_settings = LadderSettings(
+            config.density.min_notional_usdt,
+            config.density.spoof_pulled_pct,
+            config.density.change_report_pct,
+        )
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.config.app.venue, id="status")
+        with Horizontal(id="body"):
+            yield self._ladder(id="ladder")
+            yield Grid(id="minis")
+            with Vertical(id="panes"):
+                yield Static("", id="tabs")
+                with Pane("Movers", id="movers-pane"):
+                    yield MoversTable(id="movers")
+                with Pane("Signals", id="signals-pane"):
+                    yield SignalsTable(id="signals")
+                with Pane("Positions", id="positions-pane"):
+                    yield PositionsTable(id="positions")
+                with Pane("Events", id="events-pane"):
+                    yield EventsLog(id="events")
+        yield LogPane(id="log")
+        # The multiplication sign is the message the issue asks for.
+        too_small = f"terminal too small: needs {MIN_WIDTH}×{MIN_HEIGHT}"  # noqa: RUF001
+        yield Static(too_small, id="too-small")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def _ladder(self, *, id: str | None = None, compact: bool = False) -> Ladder:
+        return Ladder(
+            self.engine,
+            refresh_hz=1000 / self.config.ui.ladder_interval_ms,
+            settings=self._ladder_settings,
+            compact=compact,
+            id=id,
+        )
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.config.ui.snapshot_refresh_hz, self.poll)
+        self._activate(0, focus=True)
+        self.poll()
+
+    def on_resize(self, event: Resize) -> None:
+        width, height = event.size
+        self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        self.set_class(width < TABS_BELOW[0] or height < TABS_BELOW[1], "-tabs")
+        self._layout_minis(width, height)
+
+    def _layout_minis(self, width: int, height: int) -> None:
+        columns, rows = mini_grid(width, height, self.config.ui.max_mini_ladders)
+        if self.has_class("-tabs"):
+            columns = rows = 0
+        minis = self.query_one("#minis", Grid)
+        wanted = columns * rows
+        current = list(minis.query(Ladder))
+        for extra in current[wanted:]:
+            extra.remove()
+        if wanted > len(current):
+            minis.mount_all(self._ladder(compact=True) for _ in range(wanted - len(current)))
+        if wanted:
+            minis.styles.grid_size_columns = columns
+            minis.styles.grid_size_rows = rows
+            minis.styles.width = columns * MINI_WIDTH
+        self.set_class(wanted > 0, "-minis")
+
+    def _pane_widgets(self) -> list[Widget]:
+        return [self.query_one(f"#{name}") for name in PANES]
+
+    def _activate(self, index: int, *, focus: bool) -> None:
+        self.active_pane = index % len(PANES)
+        for i, name in enumerate(PANES):
+            self.query_one(f"#{name}-pane").set_class(i == self.active_pane, "-active")
+        labels = [
+            f"[reverse] {name.title()} [/]" if i == self.active_pane else f" {name.title()} "
+            for i, name in enumerate(PANES)
+        ]
+        self.query_one("#tabs", Static).update("".join(labels))
+        if focus:
+            self._pane_widgets()[self.active_pane].focus()
+
+    def on_descendant_focus(self) -> None:
+        focused = self.focused
+        for i, widget in enumerate(self._pane_widgets()):
+            if focused is widget and i != self.active_pane:
+                self._activate(i, focus=False)
+
+    def action_next_pane(self, step: int) -> None:
+        self._activate(self.active_pane + step, focus=True)
+
+    # ---- engine state ----------------------------------------------------------------------
+
+    def engine_stopped(self, reason: str) -> None:
+        """The engine's worker ended: say so for good, and stop reading it."""
+        self.stopped_reason = reason
+        self.query_one(StatusBar).show_no_engine(reason)
+
+    def poll(self) -> None:
+        """Read the engine's latest state and show what changed."""
+        engine = self.engine
+        status = self.query_one(StatusBar)
+        if engine is None or self.stopped_reason:
+            status.show_no_engine(self.stopped_reason or "no engine")
+            return
+        snapshot = engine.snapshot()
+        now = time.monotonic()
+        if snapshot.version != self._seen_version:
+            self._seen_version = snapshot.version
+            self._version_since = now
+        stalled = now - self._version_since
+        status.show(snapshot, stalled if stalled >= self.config.ui.engine_stall_s else None)
+        seq, events = engine.events_since(self.query_one(EventsLog).seq)
+        if events:
+            self.query_one(EventsLog).append_events(seq, events)
+        if snapshot is self.snapshot:
+            return
+        self.snapshot = snapshot
+        now_ms = snapshot.status.now_ms
+        self.query_one(MoversTable).show(snapshot.movers)
+        self.query_one(SignalsTable).show(snapshot.signals, now_ms)
+        self.query_one(PositionsTable).show(snapshot.positions, snapshot.breakeven, now_ms)
+        if self.symbol is None and snapshot.movers:
+            self.show_symbol(snapshot.movers[0].symbol)
+        self._show_ladders(snapshot)
+
+    def _show_ladders(self, snapshot: EngineSnapshot) -> None:
+        positions = {position.symbol: position for position in snapshot.positions}
+        ladder = self.query_one("#ladder", Ladder)
+        ladder.set_position(positions.get(self.symbol or ""))
+        others = [row.symbol for row in snapshot.movers if row.symbol != self.symbol]
+        minis = self.query("#minis > Ladder").results(Ladder)
+        for mini, symbol in zip(minis, others, strict=False):
+            mini.show(symbol)
+            mini.set_position(positions.get(symbol))
+
+    def show_symbol(self, symbol: str) -> None:
+        """Put `symbol` on the main ladder (the movers table, the palette)."""
+        self.symbol = symbol
+        self.query_one("#ladder", Ladder).show(symbol)
+        if self.snapshot is not None:
+            self._show_ladders(self.snapshot)
+
+    @on(MoversTable.SymbolSelected)
+    def _symbol_selected(self, event: MoversTable.SymbolSelected) -> None:
+        self.show_symbol(event.symbol)
+
+    # ---- commands --------------------------------------------------------------------------
+
+    @property
+    def density_app(self) -> DensityApp:
+        from densitytui.ui.app import DensityApp
+
+        assert isinstance(self.app, DensityApp)
+        return self.app
+
+    def _send(self, command: Callable[[], Awaitable[None]]) -> None:
+        self.density_app.send(command)
+
+    def action_confirm_signal(self) -> None:
+        signal_id = self.query_one(SignalsTable).selected_key
+        if self.engine is None or signal_id is None:
+            self.notify("No signal selected", severity="warning")
+            return
+        engine = self.engine
+        self._send(lambda: engine.confirm(signal_id))
+
+    def action_reject_signal(self) -> None:
+        signal_id = self.query_one(SignalsTable).selected_key
+        if self.engine is None or signal_id is None:
+            self.notify("No signal selected", severity="warning")
+            return
+        engine = self.engine
+        self._send(lambda: engine.reject(signal_id))
+
+    def action_pause_entries(self) -> None:
+        if self.engine is None or self.snapshot is None:
+            return
+        engine = self.engine
+        paused = not self.snapshot.status.entries_paused
+        self._send(lambda: engine.pause_entries(paused))
+
+    def action_cycle_mode(self) -> None:
+        if self.engine is None or self.snapshot is None:
+            return
+        engine = self.engine
+        mode = NEXT_MODE[self.snapshot.status.mode]
+
+        def switch(yes: bool | None = True) -> None:
+            if yes:
+                self._send(lambda: engine.set_mode(mode))
+
+        if mode is not TradingMode.AUTO:
+            switch()
+        elif self.config.app.venue == "live":
+            self.app.push_screen(
+                TypedConfirmScreen("AUTO on LIVE: real money traded without asking.", "AUTO"),
+                switch,
+            )
+        else:
+            self.app.push_screen(
+                ConfirmScreen("Switch to AUTO? Every signal will be traded without asking."),
+                switch,
+            )
+
+    def action_close_position(self) -> None:
+        symbol = self.query_one(PositionsTable).selected_key
+        if self.engine is None or symbol is None:
+            self.notify("No position selected", severity="warning")
+            return
+        engine = self.engine
+
+        def close(yes: bool | None) -> None:
+            if yes:
+                self._send(lambda: engine.close_position(symbol))
+
+        self.app.push_screen(ConfirmScreen(f"Close the {symbol} position at market?"), close)
+
+    def action_help(self) -> None:
+        self.density_app.action_help()

@@ -1,0 +1,40 @@
+"""The events log: what the engine did and refused, newest at the bottom."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from densitytui.model import AppEvent
+
+MAX_LINES = 500
+
+
+def event_line(event: AppEvent) -> Text:
+    time = datetime.fromtimestamp(event.ts / 1000, UTC).strftime("%H:%M:%S")
+    symbol = f" {event.symbol}" if event.symbol else ""
+    return Text(f"{time} {event.kind}{symbol}: {event.message}")
+
+
+class EventsLog(RichLog):
+    """Appends the engine's events as they come; the app feeds it from `events_since`."""
+
+    DEFAULT_CSS = """
+    EventsLog {
+        height: 1fr;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, wrap=False, max_lines=MAX_LINES, auto_scroll=True)
+        self.seq = 0
+
+    def append_events(self, seq: int, events: Sequence[AppEvent]) -> None:
+        for event in events:
+            self.write(event_line(event))
+        self.seq = seq

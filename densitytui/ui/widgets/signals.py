@@ -1,0 +1,54 @@
+"""Pending signals: what the strategy proposes, each with the time it has left as a bar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from densitytui.engine.state import PendingSignal
+from densitytui.model import Side
+from densitytui.ui.ladder_rows import compact
+from densitytui.ui.widgets.table import Cell, SyncedTable
+
+BAR_WIDTH = 8
+
+
+def time_left_bar(left_ms: int, ttl_ms: int, width: int = BAR_WIDTH) -> str:
+    """`█████░░░ 37s`: the share of the time to live that is left, and the seconds."""
+    share = max(0.0, min(1.0, left_ms / ttl_ms)) if ttl_ms > 0 else 0.0
+    filled = round(share * width)
+    return "█" * filled + "░" * (width - filled) + f" {max(left_ms, 0) // 1000}s"
+
+
+def signal_cells(
+    pending: PendingSignal, now_ms: int, palette: dict[str, str]
+) -> tuple[Cell, ...]:
+    signal = pending.signal
+    long = signal.side is Side.BUY
+    side = Text("LONG" if long else "SHORT", style=f"bold {palette['up' if long else 'down']}")
+    kind = signal.kind.value + ("*" if signal.new_territory else "")
+    return (
+        signal.symbol,
+        kind,
+        side,
+        f"{signal.entry_price:.6g}",
+        f"{signal.stop_loss:.6g}",
+        f"{pending.distance_pct:.2f}%",
+        compact(pending.density_notional),
+        f"{pending.density_erosion * 100:.0f}%",
+        time_left_bar(pending.expires_at - now_ms, signal.ttl_ms),
+    )
+
+
+class SignalsTable(SyncedTable):
+    """One row per pending signal, keyed by signal id; the cursor picks the one to confirm."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            ("Symbol", "Kind", "Side", "Entry", "Stop", "Dist", "Dens", "Eros", "Left"), id=id
+        )
+
+    def show(self, signals: Sequence[PendingSignal], now_ms: int) -> None:
+        palette = self.palette()
+        self.sync([(p.signal.id, signal_cells(p, now_ms, palette)) for p in signals])

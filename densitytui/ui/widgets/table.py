@@ -1,0 +1,87 @@
+"""A DataTable that follows a list of rows by key, changing only the cells that differ.
+
+The engine's snapshot is rebuilt a few times a second; repainting a whole table each time would
+flicker and cost CPU. `sync` diffs the new rows against what is shown: a new set or order of keys
+rebuilds the rows (keeping the cursor on its key), otherwise only changed cells are updated, all
+inside one `batch_update()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from densitytui.config import KeysSection
+
+Cell = str | Text
+KEYS = KeysSection()
+
+
+class SyncedTable(DataTable[Cell]):
+    """Rows keyed by a string; `sync` brings the table to a new list of rows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(KEYS.cursor_down, "cursor_down", "Down", show=False, id="cursor_down"),
+        Binding(KEYS.cursor_up, "cursor_up", "Up", show=False, id="cursor_up"),
+    ]
+
+    DEFAULT_CSS = """
+    SyncedTable {
+        height: 1fr;
+        background: $surface;
+    }
+    """
+
+    def __init__(self, columns: Sequence[str], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._column_labels = tuple(columns)
+        self._shown: dict[str, tuple[Cell, ...]] = {}
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._column_labels)
+        self.app.theme_changed_signal.subscribe(self, self._forget_cells)
+
+    def palette(self) -> dict[str, str]:
+        """The theme's trading colours as Rich colours: `up` (bid side), `down` (ask side)."""
+        variables = self.app.theme_variables
+        return {"up": variables.get("bid", "green"), "down": variables.get("ask", "red")}
+
+    def _forget_cells(self, _theme: object) -> None:
+        """Forget what is shown, so the next `sync` rebuilds every cell in the new colours."""
+        self._shown = {}
+
+    @property
+    def selected_key(self) -> str | None:
+        """Key of the row under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
+        """Show exactly `rows` (key, cells) in this order, touching only what changed."""
+        keys = [key for key, _ in rows]
+        if keys == list(self._shown):
+            changed = [(key, cells) for key, cells in rows if self._shown[key] != cells]
+            if not changed:
+                return
+            with self.app.batch_update():
+                columns = list(self.columns)
+                for key, cells in changed:
+                    old = self._shown[key]
+                    for column, new_cell, old_cell in zip(columns, cells, old, strict=True):
+                        if new_cell != old_cell:
+                            self.update_cell(key, column, new_cell)
+                    self._shown[key] = cells
+            return
+        selected = self.selected_key
+        with self.app.batch_update():
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            self._shown = dict(rows)
+            if selected in self._shown:
+                self.move_cursor(row=keys.index(selected), animate=False)
