@@ -1,21 +1,25 @@
 """L2 order book of one symbol, maintained from Bybit v5 `orderbook.*` messages.
 
-Each side keeps its prices ascending in a list maintained with `bisect`, so the best price and
-the top N are a slice, never a sort of the whole book; windows are a few hundred levels deep,
-where inserting into a Python list beats any tree. Levels are stored by the exchange's price
-string, with their size and the `[price, size]` list exactly as received (the very object the
-decoder made, kept for `scan --final-book`). String keys because float prices on a tick grid
-share the low bits of their hashes, which makes every dict operation on them probe several
-slots: keyed by string the book applies a message a sixth faster. `sizes` and `raw`, keyed by
-float price, are views built when read after a change. A price spelled two ways (`"1.50"`,
-`"1.5"`) is still one level: the float decides.
+Each side keeps its sizes in a dict keyed by float price and its prices ascending in a list
+maintained with `bisect`, so the best price and the top N are a slice, never a sort of the whole
+book; windows are a few hundred levels deep, where inserting into a Python list beats any tree.
+Only inserts and deletes touch the list; an update is one dict store. A price spelled two ways
+(`"1.50"`, `"1.5"`) is one level: the float decides.
+
+Levels arrive as `(price, size)` floats, checked by the decoder (`decode.parse_levels` for
+callers holding strings), so a message is whole before anything changes. The exchange's
+strings are not kept: Bybit prints every price of a symbol with the same number of decimals,
+and every size likewise, so `raw_top` prints the levels back exactly as received from those two
+numbers, learnt from the snapshot (`price_decimals`, `size_decimals`).
 
 Sequence rules (../shared/bybit/PROTOCOL.md): a snapshot replaces the book; `u == 1` is a service
 restart and is treated as a snapshot; a delta applies only when `u == last + 1`; `u <= last` is
 stale and dropped; `u > last + 1` is a gap that invalidates the book until the next snapshot.
-A delete of a price the book does not hold is tolerated and counted in `absent_deletes`.
-Levels are parsed before anything changes (`decode.parse_levels`), so a message with an
-unreadable level raises `ValueError` and leaves the book as it was.
+More than `STALE_RUN_LIMIT` stale deltas in a row is a gap too: the stream has moved on to a
+counter the book does not follow, and dropping everything while reading valid would freeze it.
+A message that leaves the book crossed (best bid >= best ask) is applied, then the book is
+invalid until the next snapshot: a crossed book cannot be the exchange's. A delete of a price
+the book does not hold is tolerated and counted in `absent_deletes`.
 
 `changes` lists the levels the last message touched as `(side, price, old_size, new_size)`.
 Setting `watch_notional` limits it to levels whose old or new notional reaches that many USDT:
@@ -25,16 +29,17 @@ more than applying it.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from enum import IntEnum
-from typing import Any
 
-from densitytui.market.decode import BookMessage, PriceSize, parse_levels
+from densitytui.market.decode import BookMessage, Level, PriceSize, parse_levels, text_decimals
 from densitytui.model import BookSide
 
 Change = tuple[BookSide, float, float, float]
-Entry = list[Any]
-"""`[size, [price, size] as received]`: a list, so an update rewrites it in place."""
+
+STALE_RUN_LIMIT = 5
+"""Stale deltas in a row (`u <= last`) tolerated before the book counts a gap. A reconnect may
+replay a few old messages; a longer run means the book follows the wrong counter."""
 
 _BID = BookSide.BID
 _ASK = BookSide.ASK
@@ -47,69 +52,37 @@ class ApplyResult(IntEnum):
     GAP = 3
     # A delta arrived while the book waits for a snapshot after a gap.
     IGNORED = 4
+    # The message was applied and left best bid >= best ask: invalid until a snapshot.
+    CROSSED = 5
 
 
 class BookLadder:
     """One side of the book: prices ascending, sizes by price, and the running visible volume."""
 
-    __slots__ = (
-        "_entries",
-        "_keys",
-        "_raw",
-        "_raw_version",
-        "_sizes",
-        "_sizes_version",
-        "_version",
-        "is_bid",
-        "prices",
-        "total",
-    )
+    __slots__ = ("_size", "is_bid", "prices", "total")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.prices: list[float] = []
         self.total = 0.0
-        # The exchange's spelling of prices[i], and each level by that spelling.
-        self._keys: list[str] = []
-        self._entries: dict[str, Entry] = {}
-        self._version = 0
-        self._sizes: dict[float, float] = {}
-        self._sizes_version = -1
-        self._raw: dict[float, PriceSize] = {}
-        self._raw_version = -1
+        self._size: dict[float, float] = {}
 
     def __len__(self) -> int:
         return len(self.prices)
 
     @property
     def sizes(self) -> dict[float, float]:
-        """Size by price. Rebuilt on the first read after a change: read it, don't keep it."""
-        if self._sizes_version != self._version:
-            entries = self._entries
-            self._sizes = {p: entries[k][0] for p, k in zip(self.prices, self._keys, strict=True)}
-            self._sizes_version = self._version
-        return self._sizes
-
-    @property
-    def raw(self) -> dict[float, PriceSize]:
-        """The `[price, size]` strings by price, as received (rebuilt like `sizes`)."""
-        if self._raw_version != self._version:
-            entries = self._entries
-            self._raw = {p: entries[k][1] for p, k in zip(self.prices, self._keys, strict=True)}
-            self._raw_version = self._version
-        return self._raw
+        """Size by price, ascending: a new dict, made when read."""
+        size = self._size
+        return {p: size[p] for p in self.prices}
 
     def size_at_index(self, i: int) -> float:
         """Size of the level at `prices[i]`."""
-        return self._entries[self._keys[i]][0]
+        return self._size[self.prices[i]]
 
     def size_of(self, price: float) -> float:
         """Size resting at `price`, 0 if none."""
-        prices = self.prices
-        i = bisect_left(prices, price)
-        if i < len(prices) and prices[i] == price:
-            return self._entries[self._keys[i]][0]
-        return 0.0
+        return self._size.get(price, 0.0)
 
     def best(self) -> float | None:
         prices = self.prices
@@ -124,24 +97,16 @@ class BookLadder:
             return None
         return prices[0] if self.is_bid else prices[-1]
 
-    def _best_indices(self, n: int) -> range:
-        count = len(self.prices)
+    def _best_prices(self, n: int) -> list[float]:
+        prices = self.prices
         if self.is_bid:
-            return range(count - 1, max(count - n, 0) - 1, -1)
-        return range(min(n, count))
+            return prices[: -n - 1 : -1] if n > 0 else []
+        return prices[:n] if n > 0 else []
 
     def top(self, n: int) -> list[tuple[float, float]]:
         """The n best levels, best first."""
-        prices = self.prices
-        entries = self._entries
-        keys = self._keys
-        return [(prices[i], entries[keys[i]][0]) for i in self._best_indices(n)]
-
-    def raw_top(self, n: int) -> list[list[str]]:
-        """The n best levels as the exchange's strings, best first."""
-        entries = self._entries
-        keys = self._keys
-        return [list(entries[keys[i]][1]) for i in self._best_indices(n)]
+        size = self._size
+        return [(p, size[p]) for p in self._best_prices(n)]
 
     def index(self, price: float) -> int:
         """Position of `price` in the ascending price list (or where it would go)."""
@@ -150,22 +115,19 @@ class BookLadder:
     def volume_between(self, low: float, high: float) -> float:
         """Total size resting at prices in [low, high]."""
         prices = self.prices
-        entries = self._entries
-        keys = self._keys
+        size = self._size
         i = bisect_left(prices, low)
         total = 0.0
         n = len(prices)
         while i < n and prices[i] <= high:
-            total += entries[keys[i]][0]
+            total += size[prices[i]]
             i += 1
         return total
 
     def clear(self) -> None:
         self.prices = []
-        self._keys = []
-        self._entries = {}
+        self._size = {}
         self.total = 0.0
-        self._version += 1
 
 
 class OrderBook:
@@ -176,13 +138,18 @@ class OrderBook:
         "asks",
         "bids",
         "changes",
+        "crossings",
         "depth",
         "gaps",
         "last_u",
+        "price_decimals",
         "seq",
+        "size_decimals",
         "stale",
+        "stale_run",
         "symbol",
         "ts",
+        "unseen",
         "valid",
         "watch_notional",
     )
@@ -201,7 +168,16 @@ class OrderBook:
         self.changes: list[Change] = []
         self.absent_deletes = 0
         self.stale = 0
+        # Stale deltas since the last one applied.
+        self.stale_run = 0
         self.gaps = 0
+        self.crossings = 0
+        # Changes of a message that crossed the book: nobody digested them, so the next
+        # snapshot reports its differences against the book as it was before that message.
+        self.unseen: list[Change] = []
+        # How the exchange prints prices and sizes (-1: unknown, print the float).
+        self.price_decimals = -1
+        self.size_decimals = -1
 
     def ladder(self, side: BookSide) -> BookLadder:
         return self.bids if side is _BID else self.asks
@@ -218,56 +194,65 @@ class OrderBook:
         """Apply one `orderbook.*` message given as string levels; see the module docstring.
 
         Raises `ValueError`, with the book unchanged, if a level cannot be read."""
-        bid_prices, bid_sizes = parse_levels(bids)
-        ask_prices, ask_sizes = parse_levels(asks)
-        return self._apply(
-            is_snapshot, bids, bid_prices, bid_sizes, asks, ask_prices, ask_sizes, u, seq, ts,
-        )
+        bid_levels = parse_levels(bids)
+        ask_levels = parse_levels(asks)
+        price_places, size_places = text_decimals([*bids, *asks])
+        self.price_decimals = max(self.price_decimals, price_places)
+        self.size_decimals = max(self.size_decimals, size_places)
+        return self._apply(is_snapshot, bid_levels, ask_levels, u, seq, ts)
 
     def apply_message(self, message: BookMessage) -> ApplyResult:
         """Apply a decoded message: its levels are parsed already."""
-        bids = message.bids
-        asks = message.asks
         u = message.u
         if self.valid and u == self.last_u + 1 and not message.is_snapshot:
             # The usual case, without the general path's dispatch.
             self.changes.clear()
-            if bids.levels:
-                self._update(self.bids, _BID, bids.levels, bids.prices, bids.sizes)
-            if asks.levels:
-                self._update(self.asks, _ASK, asks.levels, asks.prices, asks.sizes)
+            bids = message.bids
+            asks = message.asks
+            if bids:
+                self._update(self.bids, _BID, bids)
+            if asks:
+                self._update(self.asks, _ASK, asks)
             self.last_u = u
+            self.stale_run = 0
             self.seq = message.seq
             self.ts = message.ts
+            bid = self.bids.prices
+            ask = self.asks.prices
+            if bid and ask and bid[-1] >= ask[0]:
+                return self._crossed()
             return ApplyResult.APPLIED
+        if message.price_decimals >= 0:
+            self.price_decimals = message.price_decimals
+            self.size_decimals = message.size_decimals
         return self._apply(
-            message.is_snapshot, bids.levels, bids.prices, bids.sizes, asks.levels, asks.prices,
-            asks.sizes, message.u, message.seq, message.ts,
+            message.is_snapshot, message.bids, message.asks, u, message.seq, message.ts,
         )
 
     def _apply(
         self,
         is_snapshot: bool,
-        bids: list[PriceSize],
-        bid_prices: list[float],
-        bid_sizes: list[float],
-        asks: list[PriceSize],
-        ask_prices: list[float],
-        ask_sizes: list[float],
+        bids: list[Level],
+        asks: list[Level],
         u: int,
         seq: int,
         ts: int,
     ) -> ApplyResult:
         self.changes.clear()
         if is_snapshot or u == 1:
-            self._load(self.bids, _BID, bids, bid_prices, bid_sizes)
-            self._load(self.asks, _ASK, asks, ask_prices, ask_sizes)
+            self._load(self.bids, _BID, bids)
+            self._load(self.asks, _ASK, asks)
             self.valid = True
             result = ApplyResult.SNAPSHOT
         elif not self.valid:
             return ApplyResult.IGNORED
         elif u <= self.last_u:
             self.stale += 1
+            self.stale_run += 1
+            if self.stale_run > STALE_RUN_LIMIT:
+                self.valid = False
+                self.gaps += 1
+                return ApplyResult.GAP
             return ApplyResult.STALE
         elif u != self.last_u + 1:
             self.valid = False
@@ -275,103 +260,90 @@ class OrderBook:
             return ApplyResult.GAP
         else:
             if bids:
-                self._update(self.bids, _BID, bids, bid_prices, bid_sizes)
+                self._update(self.bids, _BID, bids)
             if asks:
-                self._update(self.asks, _ASK, asks, ask_prices, ask_sizes)
+                self._update(self.asks, _ASK, asks)
             result = ApplyResult.APPLIED
         self.last_u = u
+        self.stale_run = 0
         self.seq = seq
         self.ts = ts
+        if self.crossed():
+            return self._crossed()
         return result
 
-    def _load(
-        self,
-        ladder: BookLadder,
-        side: BookSide,
-        levels: list[PriceSize],
-        prices: list[float],
-        sizes: list[float],
-    ) -> None:
+    def _crossed(self) -> ApplyResult:
+        self.valid = False
+        self.crossings += 1
+        self.unseen = self.changes[:]
+        return ApplyResult.CROSSED
+
+    def _load(self, ladder: BookLadder, side: BookSide, levels: list[Level]) -> None:
         """Replace one side with a snapshot's levels, listing what differs from before."""
-        chosen: dict[float, Entry] = {}
-        for price, size, level in zip(prices, sizes, levels, strict=True):
+        chosen: dict[float, float] = {}
+        for price, size in levels:
             if size > 0.0:
-                chosen[price] = [size, level]
+                chosen[price] = size
             else:
                 chosen.pop(price, None)
         changes = self.changes
         watch = self.watch_notional
-        old = ladder.sizes
-        for price, size in old.items():
+        old = ladder._size
+        before_prices = ladder.prices
+        if self.unseen:
+            old = dict(old)
+            for change_side, price, size, _ in reversed(self.unseen):
+                if change_side is side:
+                    if size:
+                        old[price] = size
+                    else:
+                        old.pop(price, None)
+            before_prices = sorted(old)
+            if side is _ASK:
+                self.unseen = []
+        for price in before_prices:
+            size = old[price]
             if price not in chosen and size * price >= watch:
                 changes.append((side, price, size, 0.0))
-        for price, (size, _) in chosen.items():
+        for price, size in chosen.items():
             before = old.get(price, 0.0)
             if before != size and (size if size > before else before) * price >= watch:
                 changes.append((side, price, before, size))
         ladder.prices = sorted(chosen)
-        ladder._keys = [chosen[p][1][0] for p in ladder.prices]
-        ladder._entries = {entry[1][0]: entry for entry in chosen.values()}
-        ladder.total = sum(size for size, _ in chosen.values())
-        ladder._version += 1
+        ladder._size = chosen
+        ladder.total = sum(chosen.values())
 
-    def _update(
-        self,
-        ladder: BookLadder,
-        side: BookSide,
-        levels: list[PriceSize],
-        prices_in: list[float],
-        sizes_in: list[float],
-    ) -> None:
+    def _update(self, ladder: BookLadder, side: BookSide, levels: list[Level]) -> None:
         """Apply one side of a delta: size 0 deletes, an unknown price inserts, else updates."""
-        entries = ladder._entries
-        get = entries.get
+        size_of = ladder._size
+        get = size_of.get
         prices = ladder.prices
-        keys = ladder._keys
         changes = self.changes
         watch = self.watch_notional
         total = ladder.total
-        # Equal lengths by construction (parse_levels); strict checking costs on the hot path.
-        for price, size, level in zip(prices_in, sizes_in, levels, strict=False):
-            key = level[0]
-            entry = get(key)
-            if size == 0.0:
-                i = bisect_left(prices, price)
-                if entry is None:
-                    if i == len(prices) or prices[i] != price:
-                        self.absent_deletes += 1
-                        continue
-                    key = keys[i]  # the same price, spelled differently
-                    entry = entries[key]
-                del entries[key]
-                del prices[i]
-                del keys[i]
-                old = entry[0]
-                total -= old
-                if old * price >= watch:
-                    changes.append((side, price, old, 0.0))
-            elif entry is None:
-                i = bisect_left(prices, price)
-                if i < len(prices) and prices[i] == price:
-                    old = entries.pop(keys[i])[0]  # the same price, spelled differently
-                    keys[i] = key
+        for price, size in levels:
+            old = get(price)
+            if old is None:
+                if size:
+                    insort(prices, price)
+                    size_of[price] = size
+                    total += size
+                    if size * price >= watch:
+                        changes.append((side, price, 0.0, size))
                 else:
-                    old = 0.0
-                    prices.insert(i, price)
-                    keys.insert(i, key)
-                entries[key] = [size, level]
+                    self.absent_deletes += 1
+            elif size:
+                size_of[price] = size
                 total += size - old
                 if (size if size > old else old) * price >= watch:
                     changes.append((side, price, old, size))
             else:
-                old = entry[0]
-                entry[0] = size
-                entry[1] = level
-                total += size - old
-                if (size if size > old else old) * price >= watch:
-                    changes.append((side, price, old, size))
+                del size_of[price]
+                del prices[bisect_left(prices, price)]
+                total -= old
+                if old * price >= watch:
+                    changes.append((side, price, old, 0.0))
         ladder.total = total
-        ladder._version += 1
 
     def invalidate(self) -> None:
         """Mark the book unusable until the next snapshot (e.g. on a lost connection)."""
@@ -391,9 +363,9 @@ class OrderBook:
         return (bids[-1] + asks[0]) * 0.5
 
     def crossed(self) -> bool:
-        bid = self.bids.best()
-        ask = self.asks.best()
-        return bid is not None and ask is not None and bid >= ask
+        bids = self.bids.prices
+        asks = self.asks.prices
+        return bool(bids) and bool(asks) and bids[-1] >= asks[0]
 
     def size_at(self, side: BookSide, price: float) -> float:
         return self.ladder(side).size_of(price)
@@ -407,5 +379,16 @@ class OrderBook:
         return self.ladder(side).volume_between(mid - span, mid + span)
 
     def raw_top(self, n: int) -> dict[str, list[list[str]]]:
-        """The n best levels a side as the exchange's strings, best first."""
-        return {"bids": self.bids.raw_top(n), "asks": self.asks.raw_top(n)}
+        """The n best levels a side as the exchange printed them, best first."""
+        return {"bids": self._printed(self.bids.top(n)), "asks": self._printed(self.asks.top(n))}
+
+    def _printed(self, levels: list[tuple[float, float]]) -> list[list[str]]:
+        price_places = self.price_decimals
+        size_places = self.size_decimals
+        return [
+            [
+                f"{price:.{price_places}f}" if price_places >= 0 else repr(price),
+                f"{size:.{size_places}f}" if size_places >= 0 else repr(size),
+            ]
+            for price, size in levels
+        ]

@@ -1,10 +1,20 @@
 """Bybit v5 public frames and REST answers, turned into market messages and model types.
 
-A stream frame is parsed once with orjson into a small slotted message. Book levels become
-lists of prices and sizes as floats, beside the `[price, size]` string lists orjson made (the
-book keeps those for `--final-book`, which prints the strings exactly as received). Trades
-become compact prints (and `Trade`s on demand), tickers a partial set of `Ticker` fields
-(ticker deltas carry only what changed).
+Book and trade frames, the hot path, are decoded by msgspec straight into typed structs:
+price and size strings become floats in C (`strict=False`), and the range checks run there
+too. A level's price must be a positive finite number and its size a finite number >= 0 (0
+deletes the level); a trade's price and size must both be positive and finite. A book frame
+with one bad level is malformed whole: applying half a delta would corrupt the book. A trade
+frame keeps its good trades and counts the bad ones (`TradeMessage.skipped`).
+
+Book levels become `(price, size)` float tuples. The strings themselves are not kept: Bybit
+prints every price of a symbol with the same number of decimals, and every size likewise, so a
+snapshot's strings are read once more for those two numbers (`price_decimals`,
+`size_decimals`), and the book prints its levels back exactly as received from them.
+
+Trades split by what they did to the visible book: `prints` touched it; `off_book` are block
+trades (`BT`) and trades against retail-price-improvement orders (`RPI`), which consumed no
+visible level (PROTOCOL.md) and so must count neither as eaten nor as aggression.
 
 Anything without the shape Bybit documents raises `DecodeError`, which names the kind of
 message and what was wrong; the market engine counts it per kind and skips it. The REST
@@ -13,10 +23,11 @@ decoders take the parsed envelope (or its bytes) and raise `DecodeError` on a no
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-from math import isfinite
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 from orjson import JSONDecodeError, loads
 
 from densitytui.model import Instrument, Kline, Side, Ticker, Trade
@@ -30,6 +41,8 @@ KIND_INVALID = "invalid"
 KIND_REST = "rest"
 
 PriceSize = list[str] | tuple[str, str]
+Level = tuple[float, float]
+"""A book level as the book reads it: (price, size); size 0 deletes."""
 
 TradePrint = tuple[int, float, float, bool]
 """A trade as the engine reads it: (time ms, price, size, taker is the buyer)."""
@@ -44,6 +57,72 @@ TICKER_FIELDS: dict[str, tuple[str, float]] = {
     "lowPrice24h": ("low_24h", 1.0),
 }
 
+_LARGEST = sys.float_info.max
+# `le` the largest float rejects infinity; `gt`/`ge` reject NaN (it compares false).
+_Price = Annotated[float, msgspec.Meta(gt=0.0, le=_LARGEST)]
+_LevelSize = Annotated[float, msgspec.Meta(ge=0.0, le=_LARGEST)]
+_TradeSize = Annotated[float, msgspec.Meta(gt=0.0, le=_LARGEST)]
+
+
+class _BookData(msgspec.Struct):
+    s: str
+    b: list[tuple[_Price, _LevelSize]]
+    a: list[tuple[_Price, _LevelSize]]
+    u: int
+    seq: int = 0
+
+
+class _BookFrame(msgspec.Struct):
+    topic: str
+    type: Literal["snapshot", "delta"]
+    ts: int
+    data: _BookData
+    cts: int | None = None
+
+
+class _BookText(msgspec.Struct):
+    b: list[tuple[str, str]]
+    a: list[tuple[str, str]]
+
+
+class _BookTextFrame(msgspec.Struct):
+    data: _BookText
+
+
+class _TradeItem(msgspec.Struct):
+    T: int
+    s: str
+    S: Literal["Buy", "Sell"]
+    v: _TradeSize
+    p: _Price
+    i: str
+    BT: bool = False
+    RPI: bool = False
+
+
+class _TradeFrame(msgspec.Struct):
+    topic: str
+    ts: int
+    data: Annotated[list[_TradeItem], msgspec.Meta(min_length=1)]
+
+
+class _TradeFrameLoose(msgspec.Struct):
+    """The frame around trades, each trade checked on its own (after `_TradeFrame` failed)."""
+
+    topic: str
+    ts: int
+    data: Annotated[list[Any], msgspec.Meta(min_length=1)]
+
+
+_decode_book = msgspec.json.Decoder(_BookFrame, strict=False).decode
+_decode_book_text = msgspec.json.Decoder(_BookTextFrame).decode
+_decode_trades = msgspec.json.Decoder(_TradeFrame, strict=False).decode
+_decode_trades_loose = msgspec.json.Decoder(_TradeFrameLoose, strict=False).decode
+_BOOK_PREFIX = b'{"topic":"orderbook.'
+_TRADE_PREFIX = b'{"topic":"publicTrade.'
+# orderbook.{depth}.{symbol} → depth, parsed once per topic.
+_depths: dict[str, int] = {}
+
 
 class DecodeError(Exception):
     """A frame or answer that does not have the documented shape; `kind` says which stream."""
@@ -54,20 +133,13 @@ class DecodeError(Exception):
         self.reason = reason
 
 
-class BookSideUpdate:
-    """The levels of one book side in one message: parsed numbers beside the exact strings."""
-
-    __slots__ = ("levels", "prices", "sizes")
-
-    def __init__(self, levels: list[PriceSize]) -> None:
-        self.levels = levels
-        self.prices, self.sizes = parse_levels(levels)
-
-
 class BookMessage:
-    """One `orderbook.{depth}.{symbol}` frame; `bids.levels`/`asks.levels` are as received."""
+    """One `orderbook.{depth}.{symbol}` frame; `bids`/`asks` as (price, size) floats."""
 
-    __slots__ = ("asks", "bids", "cts", "depth", "is_snapshot", "seq", "symbol", "ts", "u")
+    __slots__ = (
+        "asks", "bids", "cts", "depth", "is_snapshot", "price_decimals", "seq",
+        "size_decimals", "symbol", "ts", "u",
+    )
     kind = KIND_BOOK
 
     def __init__(
@@ -75,12 +147,14 @@ class BookMessage:
         symbol: str,
         depth: int,
         is_snapshot: bool,
-        bids: BookSideUpdate,
-        asks: BookSideUpdate,
+        bids: list[Level],
+        asks: list[Level],
         u: int,
         seq: int,
         ts: int,
         cts: int,
+        price_decimals: int = -1,
+        size_decimals: int = -1,
     ) -> None:
         self.symbol = symbol
         self.depth = depth
@@ -92,41 +166,68 @@ class BookMessage:
         self.ts = ts
         # Matching-engine time of the book state: comparable with trade times.
         self.cts = cts
+        # How the exchange prints this symbol's numbers (-1: not known from this message).
+        self.price_decimals = price_decimals
+        self.size_decimals = size_decimals
 
 
-def parse_levels(levels: list[PriceSize]) -> tuple[list[float], list[float]]:
-    """`[[price, size], ...]` strings → (prices, sizes); `ValueError` unless every level is a
-    pair of finite numbers with a positive price and a size >= 0 (0 deletes).
+def decimals(text: str) -> int:
+    """Digits after the decimal point of a number as the exchange printed it."""
+    point = text.find(".")
+    return 0 if point < 0 else len(text) - point - 1
 
-    Parsing the numbers is most of the work of applying a book message: doing it here, once,
-    before the book changes anything, makes a bad message fail whole."""
-    prices = [float(price) for price, _ in levels]
-    sizes = [float(size) for _, size in levels]
-    if levels and (
-        min(sizes) < 0.0 or min(prices) <= 0.0 or not isfinite(sum(sizes) + sum(prices))
-    ):
-        raise ValueError("prices must be positive and sizes non-negative finite numbers")
-    return prices, sizes
+
+def text_decimals(levels: list[PriceSize]) -> tuple[int, int]:
+    """The most decimals among the prices and among the sizes of `[price, size]` strings."""
+    price_places = max((decimals(price) for price, _ in levels), default=-1)
+    size_places = max((decimals(size) for _, size in levels), default=-1)
+    return price_places, size_places
+
+
+def parse_levels(levels: list[PriceSize]) -> list[Level]:
+    """`[[price, size], ...]` strings → `(price, size)` floats; `ValueError` unless every level
+    is a pair of finite numbers with a positive price and a size >= 0 (0 deletes).
+
+    For callers holding string levels (the simulated market, tests); the stream decoder
+    makes the same checks in C."""
+    parsed = [(float(price), float(size)) for price, size in levels]
+    for price, size in parsed:
+        if not (0.0 < price <= _LARGEST and 0.0 <= size <= _LARGEST):
+            raise ValueError(
+                f"level {price!r} x {size!r}: prices must be positive and sizes non-negative "
+                "finite numbers"
+            )
+    return parsed
 
 
 class TradeMessage:
     """One `publicTrade.{symbol}` frame, trades in time order.
 
-    `prints` holds each trade as `(time, price, size, taker_is_buy)`: what the engine needs,
-    four times cheaper to make than a `Trade`. `trades` gives the model objects, made on first
-    use, for the consumers that want them (the paper broker, the UI).
+    `prints` holds each trade that touched the visible book as `(time, price, size,
+    taker_is_buy)`: what the engine needs, four times cheaper to make than a `Trade`.
+    `off_book` holds block and RPI trades the same way. `trades` gives the model objects of
+    all of them, made on first use, for the consumers that want them (the paper broker, the
+    UI). `skipped` counts malformed trades left out.
     """
 
-    __slots__ = ("_trades", "ids", "prints", "symbol", "ts")
+    __slots__ = ("_items", "_trades", "off_book", "prints", "skipped", "symbol", "ts")
     kind = KIND_TRADE
 
     def __init__(
-        self, symbol: str, ts: int, prints: list[TradePrint], ids: list[str],
+        self,
+        symbol: str,
+        ts: int,
+        prints: list[TradePrint],
+        off_book: list[TradePrint],
+        items: list[_TradeItem],
+        skipped: int = 0,
     ) -> None:
         self.symbol = symbol
         self.ts = ts
         self.prints = prints
-        self.ids = ids
+        self.off_book = off_book
+        self.skipped = skipped
+        self._items = items
         self._trades: list[Trade] | None = None
 
     @property
@@ -134,8 +235,9 @@ class TradeMessage:
         if self._trades is None:
             symbol = self.symbol
             self._trades = [
-                Trade(symbol, ts, price, size, Side.BUY if is_buy else Side.SELL, trade_id)
-                for (ts, price, size, is_buy), trade_id in zip(self.prints, self.ids, strict=True)
+                Trade(symbol, item.T, item.p, item.v, Side.BUY if item.S == "Buy" else Side.SELL,
+                      item.i)
+                for item in self._items
             ]
         return self._trades
 
@@ -193,8 +295,17 @@ class OtherMessage:
 
 Message = BookMessage | TradeMessage | TickerMessage | ControlMessage | OtherMessage
 
+
 def decode_frame(raw: bytes | str) -> Message:
     """One public WebSocket frame → its message; raise `DecodeError` if it is malformed."""
+    if type(raw) is str:
+        raw = raw.encode()
+    # Bybit writes `topic` first: book and trade frames go straight to their typed decoder.
+    # Any other layout takes the general path below, to the same result.
+    if raw.startswith(_BOOK_PREFIX):
+        return _book(raw)
+    if raw.startswith(_TRADE_PREFIX):
+        return _trades(raw)
     try:
         frame = loads(raw)
     except JSONDecodeError as exc:
@@ -209,71 +320,77 @@ def decode_frame(raw: bytes | str) -> Message:
     if type(topic) is not str:
         raise DecodeError(KIND_INVALID, "topic is not a string")
     if topic.startswith("publicTrade."):
-        return _trades(frame)
+        return _trades(raw)
     if topic.startswith("orderbook."):
-        return _book(frame, topic)
+        return _book(raw)
     if topic.startswith("tickers."):
         return _ticker(frame)
     return OtherMessage(topic)
 
 
-def _book(frame: dict[str, Any], topic: str) -> BookMessage:
+def _book(raw: bytes) -> BookMessage:
     try:
-        kind = frame["type"]
-        data = frame["data"]
-        ts = frame["ts"]
-        bids = data["b"]
-        asks = data["a"]
-        u = data["u"]
-        depth = int(topic.split(".")[1])
-        if kind == "snapshot":
-            is_snapshot = True
-        elif kind == "delta":
-            is_snapshot = False
-        else:
-            raise DecodeError(KIND_BOOK, f"type {kind!r} is neither snapshot nor delta")
-        if type(bids) is not list or type(asks) is not list:
-            raise DecodeError(KIND_BOOK, "data.b and data.a must be lists")
-        if type(u) is not int or type(ts) is not int:
-            raise DecodeError(KIND_BOOK, "u and ts must be integers")
-        seq = data.get("seq", 0)
-        cts = frame.get("cts", ts)
-        if type(seq) is not int or type(cts) is not int:
-            raise DecodeError(KIND_BOOK, "seq and cts must be integers")
-        symbol = data["s"]
-        if type(symbol) is not str:
-            raise DecodeError(KIND_BOOK, "data.s must be a string")
-        return BookMessage(
-            symbol, depth, is_snapshot, BookSideUpdate(bids), BookSideUpdate(asks), u, seq, ts,
-            cts,
-        )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        frame = _decode_book(raw)
+    except msgspec.DecodeError as exc:
         raise DecodeError(KIND_BOOK, _what(exc)) from None
+    data = frame.data
+    topic = frame.topic
+    depth = _depths.get(topic)
+    if depth is None:
+        depth = _depth(topic)
+    ts = frame.ts
+    cts = frame.cts
+    message = BookMessage(
+        data.s, depth, frame.type == "snapshot", data.b, data.a, data.u, data.seq, ts,
+        ts if cts is None else cts,
+    )
+    if message.is_snapshot or data.u == 1:
+        # Rare (one per subscription): read the strings once more for how they are printed.
+        text = _decode_book_text(raw).data
+        message.price_decimals, message.size_decimals = text_decimals(text.b + text.a)
+    return message
 
 
-def _trades(frame: dict[str, Any]) -> TradeMessage:
+def _depth(topic: str) -> int:
+    parts = topic.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        raise DecodeError(KIND_BOOK, f"topic {topic!r} is not orderbook.<depth>.<symbol>")
+    depth = _depths[topic] = int(parts[1])
+    return depth
+
+
+def _trades(raw: bytes) -> TradeMessage:
     try:
-        ts = frame["ts"]
-        data = frame["data"]
-        if type(data) is not list or not data:
-            raise DecodeError(KIND_TRADE, "data must be a non-empty list")
-        symbol = data[0]["s"]
-        if type(symbol) is not str:
-            raise DecodeError(KIND_TRADE, "s must be a string")
-        prints = []
-        ids = []
-        for item in data:
-            trade_ts = item["T"]
-            taker = item["S"]
-            if type(trade_ts) is not int:
-                raise DecodeError(KIND_TRADE, "T must be an integer")
-            if taker != "Buy" and taker != "Sell":
-                raise DecodeError(KIND_TRADE, f"S is {taker!r}, not Buy or Sell")
-            prints.append((trade_ts, float(item["p"]), float(item["v"]), taker == "Buy"))
-            ids.append(item["i"])
-        return TradeMessage(symbol, ts, prints, ids)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DecodeError(KIND_TRADE, _what(exc)) from None
+        frame = _decode_trades(raw)
+        skipped = 0
+    except msgspec.DecodeError as exc:
+        frame, skipped = _good_trades(raw, exc)
+    items = frame.data
+    prints = []
+    off_book = []
+    for item in items:
+        (off_book if item.BT or item.RPI else prints).append(
+            (item.T, item.p, item.v, item.S == "Buy"),
+        )
+    return TradeMessage(items[0].s, frame.ts, prints, off_book, items, skipped)
+
+
+def _good_trades(raw: bytes, error: msgspec.DecodeError) -> tuple[_TradeFrame, int]:
+    """The frame's well-formed trades when some are not, and how many were left out; a frame
+    whose envelope is wrong, or without one good trade, is a `DecodeError`."""
+    try:
+        loose = _decode_trades_loose(raw)
+    except msgspec.DecodeError:
+        raise DecodeError(KIND_TRADE, _what(error)) from None
+    good = []
+    for item in loose.data:
+        try:
+            good.append(msgspec.convert(item, _TradeItem, strict=False))
+        except msgspec.ValidationError:
+            continue
+    if not good:
+        raise DecodeError(KIND_TRADE, _what(error))
+    return _TradeFrame(loose.topic, loose.ts, good), len(loose.data) - len(good)
 
 
 def _ticker(frame: dict[str, Any]) -> TickerMessage:
@@ -310,6 +427,8 @@ def _control(frame: dict[str, Any]) -> ControlMessage:
 
 
 def _what(exc: BaseException) -> str:
+    if isinstance(exc, msgspec.DecodeError):
+        return str(exc)
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
     return f"{type(exc).__name__}: {exc}"
@@ -396,19 +515,3 @@ def decode_klines(answer: bytes | str | Mapping[str, Any]) -> list[Kline]:
         raise DecodeError(KIND_REST, f"kline: {_what(exc)}") from None
     klines.sort(key=lambda kline: kline.start)
     return klines
-
-
-def decode_rest_orderbook(answer: bytes | str | Mapping[str, Any]) -> BookMessage:
-    """`/v5/market/orderbook` → a snapshot message, to resync a book after a gap."""
-    result = rest_result(answer)
-    try:
-        bids = result["b"]
-        asks = result["a"]
-        ts = int(result["ts"])
-        return BookMessage(
-            result["s"], max(len(bids), len(asks)), True, BookSideUpdate(bids),
-            BookSideUpdate(asks), int(result["u"]), int(result.get("seq", 0)), ts,
-            int(result.get("cts", ts)),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DecodeError(KIND_REST, f"orderbook: {_what(exc)}") from None

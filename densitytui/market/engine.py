@@ -3,10 +3,17 @@
 One engine serves every symbol of a venue (live streams, the simulated market or a replay):
 `on_frame(raw)` decodes a frame, updates that symbol's book, density tracker and tape, and
 returns the density lifecycle events it caused. A malformed frame is counted in `stats` under
-its kind and skipped whole (a skipped book delta then shows as a gap at the next one). A book
-with a sequence gap stays invalid until its next snapshot, its densities frozen, and its symbol
-waits in `resync_requests` for whoever owns the connection to resubscribe (or to fetch a REST
-snapshot, `decode.decode_rest_orderbook`, and pass it to `on_message`).
+its kind and skipped whole (a skipped book delta then shows as a gap at the next one); a
+malformed trade inside a good frame is counted in `stats.malformed_trades` and skipped alone.
+
+A book is invalid after a sequence gap, a long run of stale deltas, or a message that left it
+crossed (`book.py`). Its densities are then frozen, and its symbol waits in `resync_requests`
+for whoever owns the connection to resubscribe: only the stream's own next snapshot heals it.
+A REST order book cannot: its `u` is not the counter of the `orderbook.{depth}` stream, and a
+deeper REST book would leave levels that never get their deletes.
+
+Block trades and RPI trades consumed no visible level: they reach neither the density tracker
+(eaten) nor the tape (aggression, velocity); `stats.off_book_trades` counts them.
 
 Strategy numbers are read once per symbol from `config.strategy(symbol)` into plain objects;
 nothing here touches pydantic per message.
@@ -45,21 +52,30 @@ _APPLIED = ApplyResult.APPLIED
 _SNAPSHOT = ApplyResult.SNAPSHOT
 _GAP = ApplyResult.GAP
 _STALE = ApplyResult.STALE
+_CROSSED = ApplyResult.CROSSED
 _NO_EVENTS: tuple[DensityEvent, ...] = ()
 
 
 class EngineStats:
     """Counters a status bar or a scan summary shows."""
 
-    __slots__ = ("gaps", "ignored", "malformed", "messages", "stale")
+    __slots__ = (
+        "crossed", "gaps", "ignored", "malformed", "malformed_trades", "messages",
+        "off_book_trades", "stale",
+    )
 
     def __init__(self) -> None:
         self.messages = dict.fromkeys(KINDS, 0)
         self.malformed = dict.fromkeys(KINDS, 0)
-        # Deltas that broke the `u` sequence, arrived stale, or came while waiting for a snapshot.
+        # Deltas that broke the `u` sequence (or ended a long stale run), arrived stale, or came
+        # while waiting for a snapshot; book messages that left the book crossed.
         self.gaps = 0
         self.stale = 0
         self.ignored = 0
+        self.crossed = 0
+        # Trades skipped inside otherwise good frames; block and RPI trades kept off the book.
+        self.malformed_trades = 0
+        self.off_book_trades = 0
 
     @property
     def total_messages(self) -> int:
@@ -124,8 +140,13 @@ class MarketEngine:
         if kind is TradeMessage:
             market = self._markets.get(message.symbol) or self._market(message.symbol)
             prints = message.prints
-            market.tape.on_prints(prints)
-            market.densities.on_prints(prints, message.ts)
+            if prints:
+                market.tape.on_prints(prints)
+                market.densities.on_prints(prints, message.ts)
+            if message.off_book:
+                self.stats.off_book_trades += len(message.off_book)
+            if message.skipped:
+                self.stats.malformed_trades += message.skipped
         elif kind is BookMessage:
             market = self._markets.get(message.symbol) or self._market(
                 message.symbol, message.depth,
@@ -171,6 +192,9 @@ class MarketEngine:
             market.densities.on_book(message.ts, message.cts, snapshot=True)
         elif result is _GAP:
             self.stats.gaps += 1
+            self._resync[message.symbol] = None
+        elif result is _CROSSED:
+            self.stats.crossed += 1
             self._resync[message.symbol] = None
         elif result is _STALE:
             self.stats.stale += 1
@@ -225,6 +249,11 @@ class MarketEngine:
     def book(self, symbol: str) -> OrderBook | None:
         market = self._markets.get(symbol)
         return market.book if market else None
+
+    def book_valid(self, symbol: str) -> bool:
+        """The symbol has a book that follows its stream: no gap, not crossed, not waiting."""
+        market = self._markets.get(symbol)
+        return market is not None and market.book.valid
 
     def tracker(self, symbol: str) -> DensityTracker | None:
         market = self._markets.get(symbol)

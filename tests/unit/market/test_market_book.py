@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from densitytui.market.book import ApplyResult, OrderBook
+from densitytui.market.book import STALE_RUN_LIMIT, ApplyResult, OrderBook
 from densitytui.model import BookSide
 
+# Fixed decimals per symbol, as Bybit prints them; a delete is "0".
 PRICES = [f"{100 + i * 0.5:.2f}" for i in range(24)]
-SIZES = ["0", "0", "0.001", "0.5", "1.250", "3", "10.000"]
+SIZES = ["0", "0", "0.001", "0.500", "1.250", "3.000", "10.000"]
 
 
 class ReferenceBook:
@@ -23,6 +24,7 @@ class ReferenceBook:
         self.absent = 0
         self.gaps = 0
         self.stale = 0
+        self.stale_run = 0
 
     def apply(self, snapshot: bool, bids: list[list[str]], asks: list[list[str]], u: int) -> None:
         if snapshot or u == 1:
@@ -35,6 +37,10 @@ class ReferenceBook:
             return
         elif u <= self.last_u:
             self.stale += 1
+            self.stale_run += 1
+            if self.stale_run > STALE_RUN_LIMIT:
+                self.valid = False
+                self.gaps += 1
             return
         elif u > self.last_u + 1:
             self.valid = False
@@ -52,13 +58,23 @@ class ReferenceBook:
                     else:
                         side[p] = s
         self.last_u = u
+        self.stale_run = 0
+        bids = [float(p) for p in self.sides["b"]]
+        asks = [float(p) for p in self.sides["a"]]
+        if bids and asks and max(bids) >= min(asks):
+            self.valid = False
 
 
-levels_strategy = st.lists(st.tuples(st.sampled_from(PRICES), st.sampled_from(SIZES)), max_size=12)
+def levels_strategy(prices: list[str]) -> st.SearchStrategy:
+    return st.lists(st.tuples(st.sampled_from(prices), st.sampled_from(SIZES)), max_size=12)
+
+
+# Bids and asks overlap on a few prices: most books stay uncrossed, some cross.
 step_strategy = st.tuples(
-    st.sampled_from(["snapshot", "next", "next", "next", "next", "stale", "gap", "restart"]),
-    levels_strategy,
-    levels_strategy,
+    st.sampled_from(["snapshot", "next", "next", "next", "next", "stale", "stale", "gap",
+                     "restart"]),
+    levels_strategy(PRICES[:14]),
+    levels_strategy(PRICES[10:]),
 )
 
 
@@ -94,9 +110,11 @@ def test_book_equals_a_reference_rebuilt_from_scratch(steps: list) -> None:
             side = reference.sides[key]
             assert ladder.prices == sorted(float(p) for p in side)
             assert ladder.sizes == {float(p): float(s) for p, s in side.items()}
-            assert {p: list(level) for p, level in ladder.raw.items()} == {
-                float(p): [p, s] for p, s in side.items()
-            }
+            best_first = sorted(side.items(), key=lambda level: float(level[0]),
+                                reverse=key == "b")
+            assert book.raw_top(30)["bids" if key == "b" else "asks"] == [
+                list(level) for level in best_first
+            ]
             assert ladder.total == pytest.approx(sum(float(s) for s in side.values()))
     assert book.absent_deletes == reference.absent
     assert book.gaps == reference.gaps
@@ -117,6 +135,50 @@ def test_a_gap_invalidates_until_the_next_snapshot_and_u_1_restarts() -> None:
     assert book.asks.prices == [102.0]
     assert book.apply(False, [["97", "0"]], [], 2, 0, 6) is ApplyResult.APPLIED
     assert book.bids.prices == []
+
+
+def test_a_long_run_of_stale_deltas_is_a_gap_not_a_frozen_book() -> None:
+    book = OrderBook("TEST")
+    book.apply(True, [["100", "1"]], [["101", "1"]], 500, 0, 1)
+    # A few old messages replayed after a reconnect are dropped quietly...
+    for u in range(495, 495 + STALE_RUN_LIMIT):
+        assert book.apply(False, [["100", "9"]], [], u, 0, 2) is ApplyResult.STALE
+    assert book.apply(False, [["100", "2"]], [], 501, 0, 3) is ApplyResult.APPLIED
+    # ...but a run longer than that means the stream follows another counter (a book seeded
+    # from a REST answer, say): the book says so instead of dropping every delta as stale.
+    for u in range(2, 2 + STALE_RUN_LIMIT):
+        assert book.apply(False, [["100", "9"]], [], u, 0, 4) is ApplyResult.STALE
+    assert book.valid
+    assert book.apply(False, [["100", "9"]], [], 9, 0, 5) is ApplyResult.GAP
+    assert not book.valid
+    assert (book.stale, book.gaps) == (2 * STALE_RUN_LIMIT + 1, 1)
+    assert book.size_at(BookSide.BID, 100.0) == 2.0
+    assert book.apply(True, [["99", "1"]], [["101", "1"]], 20, 0, 6) is ApplyResult.SNAPSHOT
+    assert book.valid
+
+
+def test_a_message_that_crosses_the_book_invalidates_it() -> None:
+    book = OrderBook("TEST")
+    book.apply(True, [["100", "1"], ["99", "5"]], [["101", "1"], ["102", "4"]], 1, 0, 1)
+    assert book.apply(False, [["101.5", "3"]], [], 2, 0, 2) is ApplyResult.CROSSED
+    assert not book.valid
+    assert book.crossed()
+    assert book.crossings == 1
+    assert book.apply(False, [["101.5", "0"]], [], 3, 0, 3) is ApplyResult.IGNORED
+    assert book.apply(True, [["101", "1"]], [["100", "1"]], 9, 0, 4) is ApplyResult.CROSSED
+    assert book.crossings == 2
+    assert book.apply(True, [["100", "1"]], [["101", "1"]], 10, 0, 5) is ApplyResult.SNAPSHOT
+    assert book.valid
+
+
+def test_the_snapshot_after_a_crossing_reports_changes_against_the_book_before_it() -> None:
+    """Nobody digested the crossing message's changes (its densities were frozen), so the
+    healing snapshot must report what differs from the book as it was before that message."""
+    book = OrderBook("TEST")
+    book.apply(True, [["100", "1"], ["99", "5"]], [["101", "1"], ["102", "4"]], 1, 0, 1)
+    book.apply(False, [["101.5", "3"], ["99", "8"]], [["102", "0"]], 2, 0, 2)
+    book.apply(True, [["100", "1"], ["99", "8"]], [["101", "1"], ["102", "4"]], 7, 0, 3)
+    assert sorted(book.changes) == sorted([(BookSide.BID, 99.0, 5.0, 8.0)])
 
 
 def test_stale_deltas_are_dropped_and_counted() -> None:
@@ -155,8 +217,8 @@ def test_top_of_book_queries_and_exact_strings() -> None:
     book = OrderBook("TEST")
     book.apply(
         True,
-        [["100.10", "1.500"], ["100.00", "2"], ["99.90", "0.010"]],
-        [["100.20", "3.000"], ["100.30", "4"]],
+        [["100.10", "1.500"], ["100.00", "2.000"], ["99.90", "0.010"]],
+        [["100.20", "3.000"], ["100.30", "4.000"]],
         1, 0, 1,
     )
     assert book.best_bid() == 100.1
@@ -165,8 +227,8 @@ def test_top_of_book_queries_and_exact_strings() -> None:
     assert not book.crossed()
     assert book.bids.top(2) == [(100.1, 1.5), (100.0, 2.0)]
     assert book.raw_top(2) == {
-        "bids": [["100.10", "1.500"], ["100.00", "2"]],
-        "asks": [["100.20", "3.000"], ["100.30", "4"]],
+        "bids": [["100.10", "1.500"], ["100.00", "2.000"]],
+        "asks": [["100.20", "3.000"], ["100.30", "4.000"]],
     }
     assert book.bids.volume_between(99.95, 100.2) == pytest.approx(3.5)
     assert book.volume_near_mid(BookSide.ASK, 0.1) == pytest.approx(3.0)
@@ -211,7 +273,8 @@ def test_a_price_spelled_two_ways_is_one_level() -> None:
     assert book.bids.prices == [100.0, 100.5]
     assert book.bids.sizes == {100.0: 2.0, 100.5: 3.0}
     assert book.bids.total == 5.0
-    assert book.raw_top(1)["bids"] == [["100.5", "3"]]
+    # Printed with the most decimals the exchange used: "100.50", sizes without.
+    assert book.raw_top(1)["bids"] == [["100.50", "3"]]
     book.apply(False, [["100.500", "0"]], [], 3, 0, 3)
     assert book.bids.prices == [100.0]
     assert book.absent_deletes == 0

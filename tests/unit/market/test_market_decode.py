@@ -22,7 +22,6 @@ from densitytui.market.decode import (
     decode_frame,
     decode_instruments,
     decode_klines,
-    decode_rest_orderbook,
     decode_tickers,
 )
 from densitytui.model import Side, Ticker, Trade
@@ -39,20 +38,32 @@ def test_orderbook_snapshot_and_delta(docs_examples: Path) -> None:
     assert (snapshot.u, snapshot.seq, snapshot.ts, snapshot.cts) == (
         18521288, 7961638724, 1672304484978, 1672304484976,
     )
-    assert snapshot.bids.levels == [["16493.50", "0.006"], ["16493.00", "0.100"]]
-    assert snapshot.bids.prices == [16493.5, 16493.0]
-    assert snapshot.asks.sizes == [0.029, 0.213]
+    assert snapshot.bids == [(16493.5, 0.006), (16493.0, 0.1)]
+    assert [size for _, size in snapshot.asks] == [0.029, 0.213]
+    # "16493.50", "0.006": how the exchange prints this symbol's numbers, read from a snapshot.
+    assert (snapshot.price_decimals, snapshot.size_decimals) == (2, 3)
     delta = decode_frame(example(docs_examples, "ws_public_orderbook50_delta.json"))
     assert isinstance(delta, BookMessage)
     assert not delta.is_snapshot
-    assert delta.bids.sizes[-1] == 0.0
-    assert len(delta.asks.levels) == 7
+    assert delta.bids[-1][1] == 0.0
+    assert len(delta.asks) == 7
+    assert (delta.price_decimals, delta.size_decimals) == (-1, -1)
+
+
+def test_a_frame_in_another_key_order_decodes_the_same() -> None:
+    frame = {"topic": "orderbook.50.X", "type": "delta", "ts": 1,
+             "data": {"s": "X", "b": [["1.50", "2"]], "a": [], "u": 2, "seq": 3}, "cts": 0}
+    reordered = {"cts": 0, **frame}
+    first, second = decode_frame(orjson.dumps(frame)), decode_frame(orjson.dumps(reordered))
+    assert isinstance(first, BookMessage) and isinstance(second, BookMessage)
+    assert (first.bids, first.u, first.cts, first.depth) == (second.bids, second.u, 0, 50)
 
 
 def test_public_trade(docs_examples: Path) -> None:
     message = decode_frame(example(docs_examples, "ws_public_trade.json"))
     assert isinstance(message, TradeMessage)
     assert message.prints == [(1672304486865, 16578.5, 0.001, True)]
+    assert (message.off_book, message.skipped) == ([], 0)
     assert message.trades == [
         Trade("BTCUSDT", 1672304486865, 16578.5, 0.001, Side.BUY,
               "20f43950-d8dd-5b31-9112-a178eb6023af"),
@@ -105,6 +116,39 @@ def test_other_topics_are_recognised_not_malformed() -> None:
     assert message.topic == "kline.1.BTCUSDT"
 
 
+def test_block_and_rpi_trades_are_kept_apart_from_book_trades(docs_examples: Path) -> None:
+    frame = orjson.loads(example(docs_examples, "ws_public_trade.json"))
+    trade = frame["data"][0]
+    frame["data"] = [
+        {**trade, "T": 1, "p": "100.5", "v": "2"},
+        {**trade, "T": 2, "p": "101.0", "v": "40", "BT": True},
+        {**trade, "T": 3, "p": "100.4", "v": "5", "S": "Sell", "RPI": True},
+        {**trade, "T": 4, "p": "100.6", "v": "1", "RPI": False},
+    ]
+    message = decode_frame(orjson.dumps(frame))
+    assert isinstance(message, TradeMessage)
+    assert message.prints == [(1, 100.5, 2.0, True), (4, 100.6, 1.0, True)]
+    assert message.off_book == [(2, 101.0, 40.0, True), (3, 100.4, 5.0, False)]
+    assert [t.ts for t in message.trades] == [1, 2, 3, 4]
+
+
+def test_malformed_trades_are_skipped_and_counted_the_rest_kept() -> None:
+    frame = orjson.loads(orjson.dumps(TRADE))
+    good = frame["data"][0]
+    frame["data"] = [
+        {**good, "T": 1, "p": "NaN"},
+        {**good, "T": 2},
+        {**good, "T": 3, "v": "0"},
+        {**good, "T": 4, "p": "-2"},
+        {**good, "T": 5, "v": "1e999"},
+        {**good, "T": 6, "S": "Sell"},
+    ]
+    message = decode_frame(orjson.dumps(frame))
+    assert isinstance(message, TradeMessage)
+    assert [ts for ts, *_ in message.prints] == [2, 6]
+    assert message.skipped == 4
+
+
 BOOK = {"topic": "orderbook.50.X", "type": "delta", "ts": 1,
         "data": {"s": "X", "b": [["1", "2"]], "a": [], "u": 2, "seq": 3}}
 TRADE = {"topic": "publicTrade.X", "type": "snapshot", "ts": 1,
@@ -129,16 +173,28 @@ def _with(frame: dict, path: tuple[str, ...], value: object) -> bytes:
         (b"{not json", KIND_INVALID, "not JSON"),
         (b"[1, 2]", KIND_INVALID, "not a JSON object"),
         (b'{"hello": 1}', KIND_INVALID, "neither a topic nor an op"),
-        (_with(BOOK, ("type",), "partial"), KIND_BOOK, "neither snapshot nor delta"),
-        (_with(BOOK, ("data", "u"), KeyError), KIND_BOOK, "missing field 'u'"),
-        (_with(BOOK, ("data", "u"), "2"), KIND_BOOK, "integers"),
-        (_with(BOOK, ("data", "b"), [["1", "-2"]]), KIND_BOOK, "non-negative"),
-        (_with(BOOK, ("data", "b"), [["1"]]), KIND_BOOK, "ValueError"),
-        (_with(BOOK, ("data", "a"), "none"), KIND_BOOK, "must be lists"),
-        (_with(TRADE, ("data",), []), KIND_TRADE, "non-empty list"),
-        (_with(TRADE, ("data", 0, "S"), "Hold"), KIND_TRADE, "not Buy or Sell"),
-        (_with(TRADE, ("data", 0, "p"), "two"), KIND_TRADE, "ValueError"),
-        (_with(TRADE, ("data", 0, "T"), KeyError), KIND_TRADE, "missing field 'T'"),
+        (_with(BOOK, ("type",), "partial"), KIND_BOOK, "`$.type`"),
+        (_with(BOOK, ("data", "u"), KeyError), KIND_BOOK, "missing required field `u`"),
+        (_with(BOOK, ("data", "u"), "two"), KIND_BOOK, "Expected `int`, got `str` - at `$.data.u`"),
+        (_with(BOOK, ("data", "b"), [["1", "-2"]]), KIND_BOOK, ">= 0.0 - at `$.data.b[0][1]`"),
+        (_with(BOOK, ("data", "b"), [["0", "2"]]), KIND_BOOK, "> 0.0 - at `$.data.b[0][0]`"),
+        (_with(BOOK, ("data", "b"), [["-1", "2"]]), KIND_BOOK, "> 0.0 - at `$.data.b[0][0]`"),
+        (_with(BOOK, ("data", "b"), [["NaN", "2"]]), KIND_BOOK, "at `$.data.b[0][0]`"),
+        (_with(BOOK, ("data", "a"), [["1", "inf"]]), KIND_BOOK, "at `$.data.a[0][1]`"),
+        (_with(BOOK, ("data", "a"), [["1e999", "1"]]), KIND_BOOK, "at `$.data.a[0][0]`"),
+        (_with(BOOK, ("data", "b"), [["1"]]), KIND_BOOK, "length 2 - at `$.data.b[0]`"),
+        (_with(BOOK, ("data", "a"), "none"), KIND_BOOK, "Expected `array`, got `str`"),
+        (_with(BOOK, ("topic",), "orderbook.X"), KIND_BOOK, "orderbook.<depth>.<symbol>"),
+        (_with(TRADE, ("data",), []), KIND_TRADE, "length >= 1 - at `$.data`"),
+        (_with(TRADE, ("data", 0, "S"), "Hold"), KIND_TRADE, "Invalid enum value 'Hold'"),
+        (_with(TRADE, ("data", 0, "p"), "two"), KIND_TRADE, "at `$.data[0].p`"),
+        (_with(TRADE, ("data", 0, "p"), "0"), KIND_TRADE, "> 0.0 - at `$.data[0].p`"),
+        (_with(TRADE, ("data", 0, "p"), "nan"), KIND_TRADE, "at `$.data[0].p`"),
+        (_with(TRADE, ("data", 0, "p"), "inf"), KIND_TRADE, "at `$.data[0].p`"),
+        (_with(TRADE, ("data", 0, "v"), "0"), KIND_TRADE, "> 0.0 - at `$.data[0].v`"),
+        (_with(TRADE, ("data", 0, "v"), "-1"), KIND_TRADE, "> 0.0 - at `$.data[0].v`"),
+        (_with(TRADE, ("data", 0, "T"), KeyError), KIND_TRADE, "missing required field `T`"),
+        (_with(TRADE, ("ts",), KeyError), KIND_TRADE, "missing required field `ts`"),
         (b'{"topic":"tickers.X","type":"delta","ts":1,"data":{"lastPrice":"1"}}', KIND_TICKER,
          "missing field 'symbol'"),
         (b'{"op": 5}', KIND_CONTROL, "op must be a string"),
@@ -185,13 +241,6 @@ def test_rest_klines_come_oldest_first(docs_examples: Path) -> None:
     klines = decode_klines(example(docs_examples, "rest_market_kline_response.json"))
     assert [k.start for k in klines] == [1670601600000, 1670605200000, 1670608800000]
     assert (klines[-1].high, klines[-1].low, klines[-1].close) == (17073.0, 17027.0, 17055.5)
-
-
-def test_rest_orderbook_is_a_snapshot(docs_examples: Path) -> None:
-    message = decode_rest_orderbook(example(docs_examples, "rest_market_orderbook_response.json"))
-    assert message.is_snapshot
-    assert (message.symbol, message.u, message.cts) == ("BTCUSDT", 230704, 1716863718905)
-    assert message.asks.levels == [["65557.7", "16.606555"]]
 
 
 def test_rest_error_codes_are_reported() -> None:

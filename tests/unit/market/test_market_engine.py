@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from densitytui.config import parse_config
-from densitytui.market.decode import decode_rest_orderbook
+from densitytui.market.book import STALE_RUN_LIMIT
 from densitytui.market.engine import MarketEngine
 from densitytui.model import BookSide, DensityEventKind, Instrument, Kline, Trend
 
@@ -21,10 +21,12 @@ def book(kind: str, u: int, bids: list[list[str]], asks: list[list[str]], ts: in
     })
 
 
-def trade(ts: int, price: str, size: str, side: str, symbol: str = "TESTUSDT") -> bytes:
+def trade(ts: int, price: str, size: str, side: str, symbol: str = "TESTUSDT",
+          **flags: bool) -> bytes:
     return orjson.dumps({
         "topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": ts,
-        "data": [{"T": ts, "s": symbol, "S": side, "v": size, "p": price, "i": str(ts)}],
+        "data": [{"T": ts, "s": symbol, "S": side, "v": size, "p": price, "i": str(ts),
+                  **flags}],
     })
 
 
@@ -82,27 +84,97 @@ def test_malformed_frames_are_counted_per_kind_and_skipped() -> None:
     assert engine.resync_requests == ["TESTUSDT"]
 
 
-def test_a_gap_asks_for_a_resync_until_a_snapshot_comes() -> None:
+def test_a_gap_asks_for_a_resync_and_only_the_next_stream_snapshot_heals_it() -> None:
     engine = MarketEngine(CONFIG)
     engine.on_frame(SNAPSHOT)
     engine.on_frame(book("delta", 101, [["99.4", "2"]], [], 1_100))
+    assert engine.book_valid("TESTUSDT")
     engine.on_frame(book("delta", 103, [["99.3", "2"]], [], 1_200))
     assert engine.stats.gaps == 1
-    assert not engine.book("TESTUSDT").valid  # type: ignore[union-attr]
+    assert not engine.book_valid("TESTUSDT")
     engine.on_frame(book("delta", 104, [["99.2", "2"]], [], 1_300))
     assert engine.stats.ignored == 1
     assert engine.take_resync_requests() == ["TESTUSDT"]
     assert engine.resync_requests == []
+    # Deltas of any `u` are ignored until the resubscribed stream sends its snapshot.
     engine.on_frame(book("delta", 101, [["99.4", "2"]], [], 1_400))
-    assert engine.stats.ignored == 2
-    rest = decode_rest_orderbook({
-        "retCode": 0, "result": {"s": "TESTUSDT", "b": [["99.0", "1"]], "a": [["100.0", "1"]],
-                                 "ts": 1_500, "u": 200, "seq": 1},
-    })
-    engine.on_message(rest)
-    assert engine.book("TESTUSDT").valid  # type: ignore[union-attr]
-    engine.on_frame(book("delta", 201, [["99.1", "3"]], [], 1_600))
+    engine.on_frame(book("delta", 200, [["99.4", "2"]], [], 1_450))
+    assert engine.stats.ignored == 3
+    assert not engine.book_valid("TESTUSDT")
+    engine.on_frame(book("snapshot", 7, [["99.0", "1"]], [["100.0", "1"]], 1_500))
+    assert engine.book_valid("TESTUSDT")
+    engine.on_frame(book("delta", 8, [["99.1", "3"]], [], 1_600))
     assert engine.book("TESTUSDT").bids.prices == [99.0, 99.1]  # type: ignore[union-attr]
+
+
+def test_a_long_stale_run_is_a_gap_that_asks_for_a_resync() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    for u in range(10, 10 + STALE_RUN_LIMIT):
+        engine.on_frame(book("delta", u, [["99.4", "2"]], [], 1_100))
+    assert engine.book_valid("TESTUSDT")
+    assert engine.resync_requests == []
+    engine.on_frame(book("delta", 50, [["99.4", "2"]], [], 1_200))
+    assert not engine.book_valid("TESTUSDT")
+    assert (engine.stats.stale, engine.stats.gaps) == (STALE_RUN_LIMIT, 1)
+    assert engine.resync_requests == ["TESTUSDT"]
+
+
+def test_a_crossed_book_is_invalid_counted_and_asks_for_a_resync() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["100.2", "1"]], [], 1_100))
+    assert not engine.book_valid("TESTUSDT")
+    assert engine.stats.crossed == 1
+    assert engine.resync_requests == ["TESTUSDT"]
+    engine.on_frame(SNAPSHOT)
+    assert engine.book_valid("TESTUSDT")
+    assert engine.resync_requests == []
+    assert not engine.book_valid("OTHERUSDT")
+
+
+def test_block_and_rpi_trades_are_not_eaten_nor_aggression() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    engine.on_frame(trade(1_150, "99.5", "5", "Sell", BT=True))
+    engine.on_frame(trade(1_160, "99.5", "4", "Sell", RPI=True))
+    engine.on_frame(trade(1_170, "99.5", "2", "Sell", BT=False, RPI=False))
+    (density,) = engine.densities("TESTUSDT")
+    assert density.eaten == 2.0
+    tape = engine.tape("TESTUSDT")
+    assert tape is not None
+    assert tape.taker_volume(1_200) == (0.0, 99.5 * 2)
+    assert tape.trades == 1
+    assert engine.stats.off_book_trades == 2
+    assert engine.stats.messages["publicTrade"] == 3
+
+
+def test_a_malformed_trade_is_counted_and_never_applied() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    for price, size in (("NaN", "1"), ("inf", "1"), ("-99.5", "1"), ("0", "1"), ("99.5", "0"),
+                        ("99.5", "-3")):
+        assert engine.on_frame(trade(1_150, price, size, "Sell")) == ()
+    assert engine.stats.malformed["publicTrade"] == 6
+    assert engine.densities("TESTUSDT")[0].eaten == 0.0
+    assert engine.tape("TESTUSDT").trades == 0  # type: ignore[union-attr]
+    good = orjson.loads(trade(1_160, "99.5", "2", "Sell"))
+    good["data"].append({**good["data"][0], "p": "nan"})
+    engine.on_frame(orjson.dumps(good))
+    assert engine.stats.malformed_trades == 1
+    assert engine.densities("TESTUSDT")[0].eaten == 2.0
+
+
+def test_a_malformed_level_leaves_the_book_as_it_was() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    for level in (["NaN", "1"], ["99.5", "inf"], ["0", "1"], ["-1", "1"], ["99.5", "-1"]):
+        assert engine.on_frame(book("delta", 101, [["99.6", "5"], level], [], 1_100)) == ()
+    assert engine.stats.malformed["orderbook"] == 5
+    assert engine.book("TESTUSDT").size_at(BookSide.BID, 99.6) == 1.0  # type: ignore[union-attr]
+    assert engine.book_valid("TESTUSDT")
 
 
 def test_stale_deltas_are_counted() -> None:
