@@ -128,6 +128,7 @@ class ExitsSection(Section):
     bounce_exit_erosion_pct: Pct = 65.0
     velocity_ratio: Positive = 0.5
     counter_aggression_ratio: Positive = 2.0
+    opposing_density_pct: PositivePct = 0.2
     take_profit_pct: NonNegative = 0.0
 
 
