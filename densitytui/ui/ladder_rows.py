@@ -129,13 +129,12 @@ def build_rows(
         return rows
     above = (height - 1) // 2
     below = height - 1 - above
-    asks = book.asks.raw_top(above)
-    bids = book.bids.raw_top(below)
-    levels: list[tuple[RowKind, str, float]] = [
-        (RowKind.ASK, price, float(size)) for price, size in reversed(asks)
-    ]
-    levels.extend((RowKind.BID, price, float(size)) for price, size in bids)
-    prices = [float(price) for _, price, _ in levels]
+    asks = book.asks.top(above)
+    bids = book.bids.top(below)
+    places = book.price_decimals
+    levels = [(RowKind.ASK, price, size) for price, size in reversed(asks)]
+    levels.extend((RowKind.BID, price, size) for price, size in bids)
+    prices = [price for _, price, _ in levels]
 
     intensity = [0] * len(levels)
     tags = [""] * len(levels)
@@ -174,7 +173,7 @@ def build_rows(
     rows = [
         LadderRow(
             kind,
-            price,
+            f"{price:.{places}f}" if places >= 0 else f"{price:g}",
             compact(size),
             min(100, round(size / largest * 100)) if largest > 0 else 0,
             intensity[i],
@@ -186,7 +185,7 @@ def build_rows(
         )
         for i, (kind, price, size) in enumerate(levels)
     ]
-    rows.insert(len(asks), _spread_row(book, float(asks[0][0]), float(bids[0][0])))
+    rows.insert(len(asks), _spread_row(book, asks[0][0], bids[0][0]))
     rows.extend([LadderRow(RowKind.EMPTY)] * (height - len(rows)))
     return rows
 
