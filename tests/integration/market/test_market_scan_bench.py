@@ -160,7 +160,7 @@ def test_progress_bar_only_on_a_terminal_for_large_inputs(xrp_file: Path) -> Non
     assert not _Progress([recording], io.StringIO()).enabled
 
 
-def test_bench_market_reports_floor_engine_ratio_and_rss(
+def test_bench_market_reports_the_ratio_to_orjson_and_latency_per_kind(
     capsys: pytest.CaptureFixture[str], xrp_file: Path,
 ) -> None:
     status, lines, _ = run_cli(capsys, "bench", "market", "--data", str(xrp_file),
@@ -168,19 +168,55 @@ def test_bench_market_reports_floor_engine_ratio_and_rss(
     assert status == 0
     (line,) = lines
     figures = orjson.loads(line)
-    assert figures["messages"] == 50
-    for key in ("orjson_msgs_per_s", "decode_msgs_per_s", "engine_msgs_per_s", "peak_rss_mb"):
+    assert (figures["messages"], figures["book_messages"], figures["trade_messages"]) == (50, 50, 0)
+    for key in ("orjson_msgs_per_s", "decode_msgs_per_s", "engine_msgs_per_s", "peak_rss_mb",
+                "book_us_p50", "book_us_p99"):
         assert figures[key] > 0
-    assert figures["ratio"] == pytest.approx(
+    assert figures["book_us_p99"] >= figures["book_us_p50"]
+    assert (figures["trade_us_p50"], figures["trade_us_p99"]) == (0, 0)  # no trades in this file
+    assert figures["ratio_vs_orjson"] == pytest.approx(
+        figures["engine_msgs_per_s"] / figures["orjson_msgs_per_s"]
+    )
+    assert figures["ratio_vs_decode"] == pytest.approx(
         figures["engine_msgs_per_s"] / figures["decode_msgs_per_s"]
     )
     status, lines, _ = run_cli(capsys, "bench", "market", "--data", str(xrp_file), "--repeat", "1")
     assert status == 0
-    assert any(line.strip().startswith("engine / floor") for line in lines)
+    assert lines[2].split()[:3] == ["engine", "/", "orjson"]  # the headline comes first
+    assert any(line.strip().startswith("book message") for line in lines)
 
 
-def test_bench_market_on_unreadable_data_exits_2(capsys: pytest.CaptureFixture[str],
-                                                 tmp_path: Path) -> None:
-    status, _, err = run_cli(capsys, "bench", "market", "--data", str(tmp_path / "none.gz"))
+def test_bench_market_without_data_records_a_simulated_session_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, lines, _ = run_cli(capsys, "bench", "market", "--simulated", "--repeat", "1",
+                               "--json")
+    assert status == 0
+    figures = orjson.loads(lines[0])
+    assert "simulated session recorded first" in figures["data"]
+    assert figures["book_messages"] > 0 and figures["trade_messages"] > 0
+    assert figures["malformed_messages"] == 0
+    assert figures["trade_us_p99"] >= figures["trade_us_p50"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("none.gz", None, "No such file"),
+        ("empty.jsonl", b"", "holds no messages"),
+        ("text.jsonl", b"hello\nworld\n", "is a Bybit message"),
+        ("cut.gz", gzip.compress(b'{"topic":"x"}\n' * 100)[:40], "truncated"),
+    ],
+)
+def test_bench_market_on_bad_data_prints_one_line_and_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: bytes | None,
+    reason: str,
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    status, lines, err = run_cli(capsys, "bench", "market", "--data", str(path))
     assert status == 2
-    assert "none.gz" in err
+    assert lines == []
+    (line,) = err.splitlines()
+    assert line.startswith("densitytui bench: ") and name in line and reason in line
