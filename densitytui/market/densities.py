@@ -7,27 +7,44 @@ Wall levels. A level whose notional reaches keep_fraction x threshold is a wall 
 those can be (part of) a density, so the book reports changes of those alone
 (`OrderBook.watch_notional`) and small levels cost the tracker nothing.
 
-Clusters. Wall levels on neighbouring ticks (tick from the instrument, else the smallest price
-step seen in the book) form a run, judged as one candidate at its size-weighted price with its
-summed size. A run wider than cluster_range_pct of its price is a thick book rather than a
-wall: each of its levels is then judged on its own. A density keeps its identity (`id`) while it
-lives: its anchor is its largest level when it appeared; if the anchor stops being a wall level,
-its largest remaining level takes over.
+Ticks. Prices are compared on the tick grid: two levels are neighbours when they lie one tick
+apart, and distances are compared as whole ticks, so float noise never decides anything. The
+tick is the instrument's (`set_tick`), else guessed at each snapshot as the smallest positive
+gap between levels near the touch on either side (a later guess can only refine it). Without a
+tick, clusters are off.
 
-Criteria, all required for a candidate that is not tracked yet:
+Runs and candidates. A run is a maximal set of wall levels on neighbouring ticks on one side.
+It fits when its span is at most cluster_range_pct of its lowest price. A run that fits is one
+candidate, judged at its size-weighted price with its summed size; a run that does not fit is a
+thick book rather than a wall, and each of its levels is a candidate on its own. With
+cluster_range_pct = 0 every level is a candidate on its own.
+
+Criteria, all required for a candidate none of whose levels is tracked yet:
   absolute  summed notional >= threshold;
   distance  weighted price within max_distance_pct of mid;
   share     summed size >= side_share_pct of the visible volume on its side;
   relative  summed size >= relative_factor x the mean size of the relative_neighbors levels
-            nearest to its weighted price, outside the candidate (levels of any size).
-They hold exactly after every book message, yet the work follows what changed: a candidate is
-judged again when one of its levels grows; one that failed on share waits, keyed by the side
-volume at which it would pass, until the volume falls that far; all are judged again when mid
-moves far enough for one that failed on distance to pass; those that failed only the relative
-criterion (few) are judged on every message.
+            nearest to its weighted price, outside the candidate (levels of any size; distances
+            in ticks; of two levels equally far, the lower price counts first).
+A qualifying candidate becomes a density: `price` is its anchor level (its largest level, a real
+price on the tick grid), `price_low`..`price_high` its edges, `levels` their count. Free wall
+levels in a fitting run that holds a density join that density (the one nearest them); a
+density whose run stops fitting keeps its anchor alone and frees the rest. A density keeps its
+identity (`id`) while it lives; if its anchor stops being a wall level, its largest remaining
+level takes over.
+
+So, after every book message: every level of a qualifying candidate belongs to a live density,
+and every live density holds a wall level. The work follows what changed: a candidate is judged
+when one of its levels changes or joins or leaves its run; one that failed on share waits,
+keyed by the side volume at which it would pass, until the volume falls that far; all are judged
+again when mid moves far enough for one that failed on distance to pass; those that failed only
+the relative criterion (few) are judged on every message; judging and regrowing repeat until
+nothing is left to do. `tests/integration/market/test_density_oracle.py` checks this against a
+brute-force reading after every message of real and simulated books.
 
 Hysteresis. A tracked density stays while at least one of its levels holds keep_fraction x
-threshold, it stays within max_distance_pct of mid, and it stays inside the book's depth window.
+threshold, its weighted price stays within max_distance_pct of mid, and it stays inside the
+book's depth window.
 Share and relative are not checked again: a wall does not flicker because another one appeared.
 
 Eaten and pulled, over the density's life:
@@ -50,7 +67,8 @@ Events, each stamped with the time of the message that caused it: appeared; conf
 lived min_lifetime_s; changed when its size moved by change_report_pct since its last event
 or its spoof flag flipped; gone, with an outcome:
   eaten         it lost its walls, at least as much to trades as to cancels;
-  held          price tested it (a trade within signals.bounce_max_distance_pct of its price)
+  held          price tested it (a trade within signals.bounce_max_distance_pct of its price
+                from its range of levels)
                 and it outlived the test: it left the distance or depth window, or its walls
                 were taken down while the last trade was away from it (beyond that distance); `scan`
                 counts a density still there at the end of a replay as held too when tested;
@@ -61,12 +79,17 @@ or its spoof flag flipped; gone, with an outcome:
   faded         the threshold rose above it (auto mode) while it had lost nothing.
 A level that scrolls out of the depth window arrives as a delete; it is told apart from a
 cancel by lying beyond the new edge of a full window.
+
+Frozen. While the book is invalid (a sequence gap, a crossed book) the engine calls
+`set_frozen(True, ts)`: densities are flagged `frozen` and nothing is confirmed until the
+healing snapshot; see `set_frozen` for what min_lifetime_s means then.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from heapq import heappop, heappush
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from densitytui.market.book import Change, OrderBook
@@ -79,6 +102,8 @@ if TYPE_CHECKING:
 _BID = BookSide.BID
 _INF = float("inf")
 _NEVER = 2**63
+# Levels per side, nearest the touch, that the tick guess looks at.
+_TICK_LEVELS = 32
 APPEARED = DensityEventKind.APPEARED
 CONFIRMED = DensityEventKind.CONFIRMED
 CHANGED = DensityEventKind.CHANGED
@@ -168,7 +193,6 @@ class _Side:
     __slots__ = (
         "book_side",
         "candidates",
-        "capped",
         "is_bid",
         "ladder",
         "members",
@@ -191,8 +215,6 @@ class _Side:
         self.candidates: list[float] = []
         # Candidates that failed only the relative criterion: judged on every message.
         self.relative_watch: set[float] = set()
-        # Densities held to their anchor because their run is wider than cluster_range_pct.
-        self.capped = 0
         # Candidates that failed on share, as (-side volume at which they would pass, price):
         # a heap, so a fall of the volume judges again exactly those it lets through.
         self.share_waiting: list[tuple[float, float]] = []
@@ -207,9 +229,9 @@ class _Tracked:
 
     __slots__ = (
         "anchor",
-        "capped",
         "density",
         "dirty",
+        "due",
         "gone_cts",
         "left_alone",
         "members",
@@ -218,26 +240,40 @@ class _Tracked:
         "reported_spoof",
         "side",
         "since_cts",
+        "weighted",
         "window_exit",
     )
 
     def __init__(self, side: _Side, anchor: float, members: list[float], density: Density,
-                 cts: int) -> None:
+                 weighted: float, cts: int, due: int) -> None:
         self.side = side
         self.anchor = anchor
+        # Its wall levels, ascending, on neighbouring ticks.
         self.members = members
         self.density = density
+        # The size-weighted price of its levels: what the distance criterion judges.
+        self.weighted = weighted
+        # Message time at which it is confirmed (unless frozen then).
+        self.due = due
         # Trades the book had shown when it appeared (T <= since_cts) are not its own.
         self.since_cts = cts
         self.gone_cts = 0
         # Its walls went while the last trade was away from it (beyond bounce_max_distance_pct).
         self.left_alone = False
-        self.capped = False
         self.dirty = False
         self.regrow = False
         self.window_exit = False
         self.reported_size = density.size
         self.reported_spoof = False
+
+
+def _away(density: Density, price: float) -> float:
+    """How far `price` lies outside the density's range of levels (0 inside it)."""
+    if price < density.price_low:
+        return density.price_low - price
+    if price > density.price_high:
+        return price - density.price_high
+    return 0.0
 
 
 class DensityTracker:
@@ -250,7 +286,9 @@ class DensityTracker:
         "_bid_owner",
         "_closing",
         "_closing_prices",
+        "_clusters",
         "_dirty",
+        "_frozen",
         "_mid_high",
         "_mid_low",
         "_next_confirm",
@@ -292,9 +330,11 @@ class DensityTracker:
         self._bid_owner = self._bid.owner
         self._ask_owner = self._ask.owner
         self.tracked: list[_Tracked] = []
+        # Not yet confirmed, in order of their `due` time.
         self._unconfirmed: list[_Tracked] = []
         # Message time at which the oldest unconfirmed density comes of age.
         self._next_confirm = _NEVER
+        self._frozen = False
         self._untested: list[_Tracked] = []
         # Densities whose walls went, waiting trade_match_s for late trades: (due ts, gone ts).
         self._closing: list[tuple[int, int, _Tracked]] = []
@@ -310,12 +350,18 @@ class DensityTracker:
         self.last_price = 0.0
         self._tick_given = tick is not None
         self.tick = tick
+        self._clusters = tick is not None and rules.cluster_range > 0.0
 
     # ---- queries -------------------------------------------------------------------------
 
     def densities(self) -> list[Density]:
-        """Live densities (the tracker's own objects: `copy()` one to keep it)."""
+        """Live densities (the tracker's own objects: `copy()` one to keep it); while the book
+        is invalid they carry `frozen = True`."""
         return [t.density for t in self.tracked]
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
 
     def is_spoof(self, density: Density) -> bool:
         """More than spoof_pulled_pct of what it lost was pulled, once that loss is material
@@ -329,9 +375,31 @@ class DensityTracker:
     # ---- configuration -------------------------------------------------------------------
 
     def set_tick(self, tick: float) -> None:
-        """Use the instrument's tick size for cluster adjacency instead of inferring it."""
+        """Use the instrument's tick size (neighbouring ticks, tie-breaks) instead of a guess."""
         self._tick_given = True
-        self.tick = tick
+        self._use_tick(tick)
+
+    def set_frozen(self, frozen: bool, ts: int) -> None:
+        """Flag the book invalid (`frozen=True`: a sequence gap or a crossed book) or healed
+        (`frozen=False`: the healing snapshot arrived; call it before or after that snapshot's
+        `on_book`, with its time).
+
+        While frozen every live density carries `Density.frozen = True` and none is confirmed:
+        the book it stands in cannot be trusted. On unfreezing, a density that was not confirmed
+        yet needs a full min_lifetime_s from `ts` (its `first_seen` is kept, but the wall has to
+        prove itself again in a trusted book); one confirmed before the freeze stays confirmed.
+        Each flip reports every live density as `changed`, so event consumers see the flag."""
+        if frozen == self._frozen:
+            return
+        self._frozen = frozen
+        if not frozen:
+            due = ts + self.rules.min_lifetime_ms
+            for tracked in self._unconfirmed:
+                tracked.due = due
+        for tracked in self.tracked:
+            tracked.density.frozen = frozen
+            self._report(tracked, CHANGED, ts)
+        self._schedule_confirm()
 
     def set_turnover(self, turnover_24h: float, ts: int) -> None:
         """Follow 24 h turnover in auto mode; moves under 2 % are ignored, to keep work low."""
@@ -341,11 +409,24 @@ class DensityTracker:
         self.threshold = threshold
         self.member_notional = member_notional = self.rules.keep_fraction * threshold
         self.book.watch_notional = member_notional
-        for side in (self._bid, self._ask):
+        for side in self._sides:
             side.members = {
                 p: s for p, s in side.ladder.sizes.items() if p * s >= member_notional
             }
             side.sweep_due = True
+        self._regrow_all(ts)
+
+    def _use_tick(self, tick: float) -> None:
+        if tick == self.tick:
+            return
+        self.tick = tick
+        self._clusters = self.rules.cluster_range > 0.0
+        for side in self._sides:
+            side.sweep_due = True
+        if self.tracked:
+            self._regrow_all(self.book.ts)
+
+    def _regrow_all(self, ts: int) -> None:
         for tracked in self.tracked:
             tracked.regrow = True
             self._mark(tracked)
@@ -353,13 +434,21 @@ class DensityTracker:
             self._settle(ts)
 
     def _infer_tick(self) -> None:
+        """Guess the tick as the smallest positive gap between levels near the touch, on both
+        sides (deep levels are sparse; a gap seen proves the tick divides it). A guess never
+        grows: a later snapshot can only refine it."""
         gap = _INF
         for ladder in (self.book.bids, self.book.asks):
             prices = ladder.prices
-            for i in range(1, min(len(prices), 64)):
-                gap = min(gap, prices[i] - prices[i - 1])
+            near = prices[-_TICK_LEVELS:] if ladder.is_bid else prices[:_TICK_LEVELS]
+            for low, high in pairwise(near):
+                step = high - low
+                if 0.0 < step < gap:
+                    gap = step
         if gap < _INF:
-            self.tick = float(f"{gap:.6g}")
+            tick = float(f"{gap:.6g}")
+            if self.tick is None or tick < self.tick:
+                self._use_tick(tick)
 
     # ---- book messages -------------------------------------------------------------------
 
@@ -377,6 +466,7 @@ class DensityTracker:
 
     def _take_changes(self, changes: list[Change], ts: int) -> None:
         member_notional = self.member_notional
+        clusters = self._clusters
         current = None
         st = self._bid
         members = st.members
@@ -392,11 +482,13 @@ class DensityTracker:
                 members[price] = new
                 owner = owners.get(price)
                 if owner is None:
-                    if new > old:
-                        # Only growth can make a level (or its run) pass: a shrinking one
-                        # that failed still fails, and one that failed only the relative test
-                        # is watched anyway. A new wall level beside a density joins it when
-                        # judged.
+                    if old * price < member_notional:
+                        # A new wall level: judged, and so are the runs it joins.
+                        st.candidates.append(price)
+                        if clusters:
+                            self._touch(st, price)
+                    elif new > old or clusters:
+                        # A lone level that shrank still fails; a run's weighted price moves.
                         st.candidates.append(price)
                     continue
                 if old * price >= member_notional:
@@ -409,10 +501,11 @@ class DensityTracker:
                     flipped = True
             else:
                 members.pop(price, None)
+                if clusters:
+                    # The runs on either side lost a level: they are judged again.
+                    self._touch(st, price)
                 owner = owners.get(price)
                 if owner is None:
-                    if st.capped:
-                        self._free_capped(st, price)
                     continue
                 flipped = True
             if not owner.dirty:
@@ -423,18 +516,24 @@ class DensityTracker:
                 if new == 0.0 and self._left_window(st, price):
                     owner.window_exit = True
 
-    def _free_capped(self, st: _Side, price: float) -> None:
-        """A wall level went near a density that was cut to its anchor because its run was too
-        wide: the run may now fit cluster_range_pct."""
-        spread = self.rules.cluster_range
-        for tracked in self.tracked:
-            if (
-                tracked.capped
-                and tracked.side is st
-                and abs(tracked.anchor - price) <= spread * tracked.anchor
-            ):
-                tracked.regrow = True
-                self._mark(tracked)
+    def _touch(self, st: _Side, price: float) -> None:
+        """The wall levels on the ticks beside `price` belong to a run that changed: judge the
+        free ones again and let the densities that own the others regrow."""
+        prices = st.ladder.prices
+        members = st.members
+        reach = 1.5 * self.tick  # type: ignore[operator]
+        i = bisect_left(prices, price)
+        after = i + 1 if i < len(prices) and prices[i] == price else i
+        for k in (i - 1, after):
+            if 0 <= k < len(prices):
+                near = prices[k]
+                if near in members and -reach < near - price < reach:
+                    holder = st.owner.get(near)
+                    if holder is None:
+                        st.candidates.append(near)
+                    else:
+                        holder.regrow = True
+                        self._mark(holder)
 
     def _mark(self, tracked: _Tracked) -> None:
         if not tracked.dirty:
@@ -450,44 +549,46 @@ class DensityTracker:
         return price < prices[0] if side.is_bid else price > prices[-1]
 
     def _settle(self, ts: int) -> None:
-        """After a message: update touched densities, judge candidates, check distances."""
+        """After a message: update touched densities and judge candidates until nothing is left
+        to do (a density cut back frees levels to judge, a judged level lets a density regrow),
+        then check distances and confirmations."""
         bids = self._bid.ladder.prices
         asks = self._ask.ladder.prices
         if not bids or not asks:
             # Without a mid nothing can be judged; the next two-sided book judges afresh.
-            for st in (self._bid, self._ask):
+            for st in self._sides:
                 st.candidates.clear()
                 st.sweep_due = True
             return
         mid = (bids[-1] + asks[0]) * 0.5
-        if self._dirty:
-            dirty = self._dirty
-            self._dirty = []
-            for tracked in dirty:
-                tracked.dirty = False
-                self._refresh(tracked, ts)
-        for st in self._sides:
-            if st.sweep_due or not st.mid_low < mid < st.mid_high:
-                self._sweep(st, mid, ts)
-            else:
-                prices = st.candidates
-                waiting = st.share_waiting
-                if waiting and -waiting[0][0] >= st.ladder.total:
-                    prices = prices + self._let_through(st)
-                if st.relative_watch:
-                    prices = [*prices, *st.relative_watch]
-                if prices:
-                    self._judge_prices(st, prices, mid, ts)
-            st.candidates.clear()
-        if self._dirty:
-            # Densities that a new wall level beside them joins.
-            dirty = self._dirty
-            self._dirty = []
-            for tracked in dirty:
-                tracked.dirty = False
-                self._refresh(tracked, ts)
-        if self.tracked and not self._mid_low < mid < self._mid_high:
-            self._check_distance(mid, ts)
+        first = True
+        while True:
+            if self._dirty:
+                dirty = self._dirty
+                self._dirty = []
+                for tracked in dirty:
+                    tracked.dirty = False
+                    self._refresh(tracked, ts)
+            for st in self._sides:
+                if first and (st.sweep_due or not st.mid_low < mid < st.mid_high):
+                    self._sweep(st, mid, ts)
+                else:
+                    prices = st.candidates
+                    if first:
+                        waiting = st.share_waiting
+                        if waiting and -waiting[0][0] >= st.ladder.total:
+                            prices = prices + self._let_through(st)
+                        if st.relative_watch:
+                            prices = [*prices, *st.relative_watch]
+                    if prices:
+                        st.candidates = []
+                        self._judge_prices(st, prices, mid, ts)
+                st.candidates.clear()
+            first = False
+            if self.tracked and not self._mid_low < mid < self._mid_high:
+                self._check_distance(mid, ts)
+            if not (self._dirty or self._bid.candidates or self._ask.candidates):
+                break
         if ts >= self._next_confirm:
             self._confirm(ts)
 
@@ -495,6 +596,7 @@ class DensityTracker:
         """Recompute a tracked density after some of its levels changed."""
         st = tracked.side
         members = st.members
+        density = tracked.density
         if tracked.regrow:
             tracked.regrow = False
             if tracked.anchor not in members:
@@ -504,10 +606,7 @@ class DensityTracker:
                     return
                 tracked.anchor = max(alive, key=members.__getitem__)
             tracked.window_exit = False
-            run, capped = self._run(st, tracked.anchor, tracked)
-            if capped is not tracked.capped:
-                tracked.capped = capped
-                st.capped += 1 if capped else -1
+            run = self._members_of(st, tracked)
             owner = st.owner
             for price in tracked.members:
                 if owner.get(price) is tracked:
@@ -518,12 +617,13 @@ class DensityTracker:
             for price in run:
                 owner[price] = tracked
             tracked.members = run
-            density = tracked.density
             density.levels = len(run)
+            density.price = tracked.anchor
+            density.price_low = run[0]
+            density.price_high = run[-1]
             if len(run) == 1:
-                density.price = run[0]
-            self._keep_in_range(density.price)
-        density = tracked.density
+                tracked.weighted = run[0]
+                self._keep_in_range(run[0])
         if density.levels == 1:
             size = members[tracked.members[0]]
         else:
@@ -533,8 +633,8 @@ class DensityTracker:
                 level = members[price]
                 size += level
                 notional += level * price
-            density.price = notional / size
-            self._keep_in_range(density.price)
+            tracked.weighted = notional / size
+            self._keep_in_range(tracked.weighted)
         self._resize(tracked, size, ts)
 
     def _resize(self, tracked: _Tracked, size: float, ts: int) -> None:
@@ -559,41 +659,62 @@ class DensityTracker:
         ):
             self._report(tracked, CHANGED, ts)
 
-    def _run(
-        self, st: _Side, price: float, tracked: _Tracked | None,
-    ) -> tuple[list[float], bool]:
-        """The wall levels judged together with `price`: its run of neighbouring ticks, or the
-        level alone when that run is wider than cluster_range_pct (then `capped` is True) or
-        the tick is unknown."""
-        tick = self.tick
-        if tick is None:
-            return [price], False
+    # ---- runs ----------------------------------------------------------------------------
+
+    def _run_at(self, st: _Side, i: int) -> tuple[int, int, bool]:
+        """The run through the wall level `prices[i]`: wall levels on neighbouring ticks, all of
+        them whoever owns them, as (first index, last index, fits). It fits when its span is at
+        most cluster_range_pct of its lowest price; the indices are only whole when it fits."""
         prices = st.ladder.prices
         members = st.members
-        owner = st.owner
+        tick: float = self.tick  # type: ignore[assignment]
         reach = 1.5 * tick
-        limit = price * self.rules.cluster_range
-        run = [price]
-        start = bisect_left(prices, price)
-        end = len(prices)
-        for step in (-1, 1):
-            last = price
-            k = start + step
-            while 0 <= k < end:
-                near = prices[k]
-                if abs(near - last) > reach or near not in members:
-                    break
-                holder = owner.get(near)
-                if holder is not None and holder is not tracked:
-                    break
-                if abs(near - price) > limit:
-                    return [price], True
-                run.append(near)
-                last = near
-                k += step
-        if len(run) > 1 and max(run) - min(run) > limit:
-            return [price], True
-        return run, False
+        price = prices[i]
+        spread = self.rules.cluster_range
+        # Beyond this a run cannot fit, whatever its lowest price.
+        cut = spread * price + tick
+        low = i
+        while low > 0:
+            near = prices[low - 1]
+            if prices[low] - near > reach or near not in members:
+                break
+            low -= 1
+            if price - near > cut:
+                return low, i, False
+        high = i
+        end = len(prices) - 1
+        while high < end:
+            near = prices[high + 1]
+            if near - prices[high] > reach or near not in members:
+                break
+            high += 1
+            if near - price > cut:
+                return low, high, False
+        if low == high:
+            return low, high, True
+        first = prices[low]
+        ticks = round((prices[high] - first) / tick)
+        return low, high, ticks <= spread * first / tick + 1e-9
+
+    def _members_of(self, st: _Side, tracked: _Tracked) -> list[float]:
+        """A tracked density's levels: its anchor's run when that fits, up to the levels of any
+        other density in it; its anchor alone when the run is too wide (a thick book)."""
+        anchor = tracked.anchor
+        if not self._clusters:
+            return [anchor]
+        prices = st.ladder.prices
+        i = bisect_left(prices, anchor)
+        low, high, fits = self._run_at(st, i)
+        if not fits or low == high:
+            return [anchor]
+        owner = st.owner
+        first = i
+        while first > low and owner.get(prices[first - 1], tracked) is tracked:
+            first -= 1
+        last = i
+        while last < high and owner.get(prices[last + 1], tracked) is tracked:
+            last += 1
+        return prices[first:last + 1]
 
     # ---- candidates ----------------------------------------------------------------------
 
@@ -603,9 +724,8 @@ class DensityTracker:
         owner = st.owner
         watch = st.relative_watch
         ladder = st.ladder.prices
-        end = len(ladder)
-        tick = self.tick
-        reach = 1.5 * tick if tick is not None else -1.0
+        clusters = self._clusters
+        reach = 1.5 * self.tick if clusters else 0.0  # type: ignore[operator]
         share = self.rules.share
         share_volume = share * st.ladder.total
         threshold = self.threshold
@@ -619,18 +739,24 @@ class DensityTracker:
                 if watch:
                     watch.discard(price)
                 continue
-            capped = False
-            if tick is not None:
+            if clusters:
                 i = bisect_left(ladder, price)
-                if (i > 0 and price - ladder[i - 1] <= reach and ladder[i - 1] in members) or (
-                    i + 1 < end and ladder[i + 1] - price <= reach and ladder[i + 1] in members
+                if (i > 0 and price - ladder[i - 1] < reach and ladder[i - 1] in members) or (
+                    i + 1 < len(ladder) and ladder[i + 1] - price < reach
+                    and ladder[i + 1] in members
                 ):
-                    if owner and self._join(st, ladder, i, price, reach):
-                        continue
-                    run, capped = self._run(st, price, None)
-                    if len(run) > 1:
+                    low, high, fits = self._run_at(st, i)
+                    if fits:
+                        run = ladder[low:high + 1]
                         seen = set(run) if seen is None else seen | set(run)
-                        self._judge(st, price, run, mid, ts, capped)
+                        holders = {owner[p] for p in run if p in owner}
+                        if holders:
+                            # Free levels in a run with a density in it join that density.
+                            for holder in holders:
+                                holder.regrow = True
+                                self._mark(holder)
+                        else:
+                            self._judge(st, run, mid, ts)
                         continue
             # A level on its own: most fail the absolute or share criterion, cheaply.
             if size * price < threshold:
@@ -641,7 +767,7 @@ class DensityTracker:
                     watch.discard(price)
                 heappush(waiting, (-size / share, price))
             else:
-                self._judge(st, price, [price], mid, ts, capped)
+                self._judge(st, [price], mid, ts)
 
     def _let_through(self, st: _Side) -> list[float]:
         """Candidates that failed on share and that the side's volume, now lower, lets pass;
@@ -655,18 +781,6 @@ class DensityTracker:
             st.sweep_due = True
         return prices
 
-    def _join(self, st: _Side, ladder: list[float], i: int, price: float, reach: float) -> bool:
-        """If the wall level at `ladder[i]` stands beside a density, let that density take it
-        in (it regrows after judging) rather than judge it as a new candidate."""
-        for k in (i - 1, i + 1):
-            if 0 <= k < len(ladder) and abs(ladder[k] - price) <= reach:
-                holder = st.owner.get(ladder[k])
-                if holder is not None and not holder.capped:
-                    holder.regrow = True
-                    self._mark(holder)
-                    return True
-        return False
-
     def _sweep(self, st: _Side, mid: float, ts: int) -> None:
         """Judge every untracked wall level again (mid moved, or the rules changed)."""
         st.sweep_due = False
@@ -674,17 +788,19 @@ class DensityTracker:
         st.mid_low = -_INF
         st.mid_high = _INF
         st.relative_watch.clear()
+        st.candidates.clear()
         owner = st.owner
         self._judge_prices(st, [p for p in st.members if p not in owner], mid, ts)
 
-    def _judge(
-        self, st: _Side, price: float, run: list[float], mid: float, ts: int, capped: bool,
-    ) -> None:
+    def _judge(self, st: _Side, run: list[float], mid: float, ts: int) -> None:
+        """The four criteria for a free candidate: one level, or a run that fits (ascending)."""
         rules = self.rules
         members = st.members
+        watch = st.relative_watch
         if len(run) == 1:
-            size = members[price]
-            notional = size * price
+            weighted = run[0]
+            size = members[weighted]
+            notional = size * weighted
         else:
             size = 0.0
             notional = 0.0
@@ -692,41 +808,53 @@ class DensityTracker:
                 level = members[p]
                 size += level
                 notional += level * p
+            weighted = notional / size
         if notional < self.threshold:
-            st.relative_watch.discard(price)
+            if watch:
+                watch.difference_update(run)
             return
-        weighted = price if len(run) == 1 else notional / size
         reach = rules.max_distance * mid
         if weighted - mid > reach or mid - weighted > reach:
-            st.relative_watch.discard(price)
+            if watch:
+                watch.difference_update(run)
             if weighted < mid:
                 st.mid_low = max(st.mid_low, weighted / (1.0 - rules.max_distance))
             else:
                 st.mid_high = min(st.mid_high, weighted / (1.0 + rules.max_distance))
             return
         if size < rules.share * st.ladder.total:
-            st.relative_watch.discard(price)
-            heappush(st.share_waiting, (-size / rules.share, price))
+            if watch:
+                watch.difference_update(run)
+            heappush(st.share_waiting, (-size / rules.share, run[0]))
             return
         if size < rules.factor * self._neighbour_mean(st, run, weighted):
-            st.relative_watch.update(run)
+            watch.update(run)
             return
-        st.relative_watch.difference_update(run)
-        self._track(st, run, size, weighted, ts, capped)
+        if watch:
+            watch.difference_update(run)
+        self._track(st, run, size, weighted, ts)
 
     def _neighbour_mean(self, st: _Side, run: list[float], center: float) -> float:
-        """Mean size of the `relative_neighbors` levels nearest to `center`, outside the run."""
+        """Mean size of the `relative_neighbors` levels nearest to `center` (the weighted price)
+        outside the run. Distances are compared in ticks, so a tie between two levels equally
+        far is a true tie, and it goes to the lower price."""
         ladder = st.ladder
         prices = ladder.prices
         size_at = ladder.size_at_index
-        below = bisect_left(prices, min(run)) - 1
-        above = bisect_right(prices, max(run))
+        below = bisect_left(prices, run[0]) - 1
+        above = bisect_right(prices, run[-1])
         end = len(prices)
         wanted = self.rules.neighbors
+        tick = self.tick
+        scale = 1.0 / tick if tick else 1.0
+        middle = round(center * scale) if len(run) == 1 and tick else center * scale
         count = 0
         total = 0.0
         while count < wanted:
-            if below >= 0 and (above >= end or center - prices[below] <= prices[above] - center):
+            if below >= 0 and (
+                above >= end
+                or middle - round(prices[below] * scale) <= round(prices[above] * scale) - middle
+            ):
                 total += size_at(below)
                 below -= 1
             elif above < end:
@@ -737,31 +865,29 @@ class DensityTracker:
             count += 1
         return total / count if count else 0.0
 
-    def _track(
-        self, st: _Side, run: list[float], size: float, weighted: float, ts: int, capped: bool,
-    ) -> None:
+    def _track(self, st: _Side, run: list[float], size: float, weighted: float, ts: int) -> None:
         anchor = max(run, key=st.members.__getitem__)
         density = Density(
-            self.symbol, st.book_side, weighted, size, size, ts, ts, levels=len(run),
-            id=self._next_id,
+            self.symbol, st.book_side, anchor, size, size, ts, ts, levels=len(run),
+            id=self._next_id, price_low=run[0], price_high=run[-1], frozen=self._frozen,
         )
         self._next_id += 1
-        tracked = _Tracked(st, anchor, run, density, self.last_cts)
-        if capped:
-            tracked.capped = True
-            st.capped += 1
+        tracked = _Tracked(
+            st, anchor, run, density, weighted, self.last_cts, ts + self.rules.min_lifetime_ms,
+        )
         for price in run:
             st.owner[price] = tracked
         self.tracked.append(tracked)
         self._keep_in_range(weighted)
         self._untested.append(tracked)
-        if self.rules.min_lifetime_ms <= 0:
+        confirmed = self.rules.min_lifetime_ms <= 0 and not self._frozen
+        if confirmed:
             density.confirmed_at = ts
         else:
             self._unconfirmed.append(tracked)
             self._schedule_confirm()
         self._report(tracked, APPEARED, ts)
-        if density.confirmed_at is not None:
+        if confirmed:
             self._report(tracked, CONFIRMED, ts)
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -773,7 +899,7 @@ class DensityTracker:
         reach = distance * mid
         leaving = [
             t for t in self.tracked
-            if t.density.price - mid > reach or mid - t.density.price > reach
+            if t.weighted - mid > reach or mid - t.weighted > reach
         ]
         for tracked in leaving:
             self._untrack(tracked, ts)
@@ -781,7 +907,7 @@ class DensityTracker:
         self._mid_low = -_INF
         self._mid_high = _INF
         for tracked in self.tracked:
-            self._keep_in_range(tracked.density.price)
+            self._keep_in_range(tracked.weighted)
 
     def _keep_in_range(self, price: float) -> None:
         """Narrow the band of mid within which a density at `price` stays in range."""
@@ -794,12 +920,11 @@ class DensityTracker:
             self._mid_high = high
 
     def _confirm(self, ts: int) -> None:
-        """Confirm those that lived min_lifetime_s (the list is in order of appearance)."""
-        due = ts - self.rules.min_lifetime_ms
+        """Confirm those that lived min_lifetime_s (the list is in order of `due`)."""
         waiting = self._unconfirmed
         count = 0
         for tracked in waiting:
-            if tracked.density.first_seen > due:
+            if tracked.due > ts:
                 break
             tracked.density.confirmed_at = ts
             self._report(tracked, CONFIRMED, ts)
@@ -809,15 +934,11 @@ class DensityTracker:
         self._schedule_confirm()
 
     def _schedule_confirm(self) -> None:
-        """When the oldest unconfirmed density comes of age (the list is in order of appearance)."""
+        """When the oldest unconfirmed density comes of age: never while frozen."""
         waiting = self._unconfirmed
-        self._next_confirm = (
-            waiting[0].density.first_seen + self.rules.min_lifetime_ms if waiting else _NEVER
-        )
+        self._next_confirm = waiting[0].due if waiting and not self._frozen else _NEVER
 
     def _untrack(self, tracked: _Tracked, ts: int) -> None:
-        if tracked.capped:
-            tracked.side.capped -= 1
         owner = tracked.side.owner
         for price in tracked.members:
             if owner.get(price) is tracked:
@@ -842,7 +963,7 @@ class DensityTracker:
         size_of = tracked.side.ladder.size_of
         density.size = sum(size_of(p) for p in tracked.members)
         reach = self.rules.test_distance * density.price
-        tracked.left_alone = abs(self.last_price - density.price) > reach
+        tracked.left_alone = _away(density, self.last_price) > reach
         tracked.gone_cts = self.last_cts
         self._closing.append((ts + self.rules.match_ms, ts, tracked))
         self._closing_prices.update(tracked.members)
@@ -915,7 +1036,7 @@ class DensityTracker:
                     test_distance = self.rules.test_distance
                     for candidate in untested:
                         density = candidate.density
-                        if abs(price - density.price) <= test_distance * density.price:
+                        if _away(density, price) <= test_distance * density.price:
                             density.tested_at = trade_ts
                             tested = True
                     if tested:

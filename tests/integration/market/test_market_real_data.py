@@ -120,3 +120,25 @@ def test_erosion_eaten_and_pulled_of_the_61658_wall_come_from_real_trades(
     assert wall.pulled == pytest.approx(max(0.0, peak - sizes[-1] - eaten))
     assert wall.erosion == pytest.approx(1 - 6.718 / 10.195)
     assert not engine.tracker("BTCUSDT").is_spoof(wall)  # type: ignore[union-attr]
+
+
+def test_the_bid_wall_at_61629_70_is_found_as_soon_as_it_qualifies_with_clusters_off(
+    btc_file: Path, btc_raw: list[dict],
+) -> None:
+    # Defect 1: with cluster_range_pct = 0 this wall passed all four criteria from u 1005150
+    # but was handed to the density beside it and appeared only ten messages later.
+    bids: dict[str, float] = {}
+    for message in btc_raw:
+        if message["topic"].startswith("orderbook"):
+            for price, size in message["data"]["b"]:
+                bids[price] = float(size)
+            if message["data"]["u"] == 1005150:
+                break
+    assert 61629.7 * bids["61629.70"] > 1_200_000
+    engine = MarketEngine(parse_config({"density": {"cluster_range_pct": 0.0}}))
+    for frame in read_frames(btc_file):
+        engine.on_frame(frame)
+        book = engine.book("BTCUSDT")
+        if book is not None and book.last_u == 1005150:
+            break
+    assert 61629.7 in {d.price for d in engine.densities("BTCUSDT") if d.side is BookSide.BID}

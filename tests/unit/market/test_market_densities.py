@@ -142,14 +142,32 @@ def test_a_far_density_leaves_when_mid_moves_away_untested_or_held() -> None:
 # ---- clusters --------------------------------------------------------------------------------
 
 
-def test_wall_levels_on_neighbouring_ticks_are_one_density_at_their_weighted_price() -> None:
+def test_wall_levels_on_neighbouring_ticks_are_one_density_priced_at_its_anchor_level() -> None:
     market = Market()
     events = market.delta({"99.4": "8", "99.5": "12"})  # 796 and 1,194 USDT
     assert kinds(events) == [APPEARED]
     density = events[0].density
-    assert density.levels == 2
-    assert density.size == 20.0
-    assert density.price == pytest.approx((99.4 * 8 + 99.5 * 12) / 20)
+    assert (density.levels, density.size) == (2, 20.0)
+    # The published price is a real level (the largest), never the weighted 99.46.
+    assert (density.price, density.price_low, density.price_high) == (99.5, 99.4, 99.5)
+
+
+def test_a_single_level_density_spans_its_own_price() -> None:
+    market = Market()
+    (event,) = market.delta({"99.5": "12"})
+    assert (event.density.price, event.density.price_low, event.density.price_high) == (
+        99.5, 99.5, 99.5,
+    )
+
+
+def test_the_distance_criterion_judges_a_cluster_at_its_weighted_price() -> None:
+    # Mid is 100.0. The anchor 98.1 alone is 1.9 % away, but the cluster's weighted price
+    # (about 97.95) is beyond 2 %: the cluster is judged as one, so it is no density.
+    far = {"98.1": "20", "98.0": "19", "97.9": "19", "97.8": "19"}
+    assert Market(rules(cluster_range_pct=0.5), bids=far).tracker.densities() == []
+    # The anchor on its own passes.
+    alone = Market(rules(cluster_range_pct=0.5), bids={"98.1": "20"})
+    assert [d.price for d in alone.tracker.densities()] == [98.1]
 
 
 def test_a_cluster_needs_only_its_sum_to_reach_the_threshold() -> None:
@@ -200,6 +218,141 @@ def test_a_new_wall_level_beside_a_density_joins_it() -> None:
     assert kinds(events) == [DensityEventKind.CHANGED]
     density = market.only()
     assert (density.id, density.levels, density.size) == (identity, 2, 21.0)
+
+
+def test_a_new_wall_level_beside_a_density_stands_on_its_own_with_clusters_off() -> None:
+    # Defect 1: the 30-lot level was handed to the density at 99.5, which came out capped to
+    # its anchor, and the new level was never judged.
+    market = Market(rules(cluster_range_pct=0.0))
+    market.delta({"99.5": "12"})
+    events = market.delta({"99.6": "30"})
+    assert [(e.kind, e.density.price) for e in events] == [(APPEARED, 99.6)]
+    assert {d.price for d in market.tracker.densities()} == {99.5, 99.6}
+    # A snapshot of the same book finds the new wall too (not 99.5: beside a 30-lot level it
+    # fails the relative criterion, which a tracked density need not pass again).
+    snapshot = Market(rules(cluster_range_pct=0.0), bids={"99.5": "12", "99.6": "30"})
+    assert {d.price for d in snapshot.tracker.densities()} == {99.6}
+
+
+def test_a_new_wall_level_beside_a_density_stands_on_its_own_when_the_run_is_too_wide() -> None:
+    market = Market(rules(cluster_range_pct=0.05))  # two ticks are wider than 0.05 %
+    market.delta({"99.5": "12"})
+    assert kinds(market.delta({"99.6": "30"})) == [APPEARED]
+    assert {(d.price, d.levels) for d in market.tracker.densities()} == {(99.5, 1), (99.6, 1)}
+
+
+def test_a_run_that_stops_fitting_frees_its_levels_to_be_judged_alone() -> None:
+    # 0.15 % of 99.3 is 1.49: the run 99.3-99.5 fits, 99.3-99.9 (six ticks) does not.
+    market = Market(bids={"99.4": "8", "99.5": "12"})
+    (cluster,) = market.tracker.densities()
+    assert cluster.levels == 2
+    market.delta({"99.6": "8", "99.7": "8", "99.8": "8", "99.9": "40"})
+    live = {d.price: d for d in market.tracker.densities()}
+    # The density keeps its anchor alone; the wide run's big level stands on its own.
+    assert live[99.5].id == cluster.id and live[99.5].levels == 1
+    assert 99.9 in live and live[99.9].levels == 1
+
+
+def test_levels_freed_by_a_shrinking_run_are_judged_as_a_cluster_again() -> None:
+    # Six wall levels are too wide to cluster, and none passes alone (each 8 lots, 796 USDT).
+    wide = {f"99.{i}": "8" for i in range(4, 10)}
+    market = Market(bids=wide)
+    assert market.tracker.densities() == []
+    # One end leaves: 99.5-99.9 still does not fit (0.4 > 0.149); two leave: 99.6-99.9 no;
+    # then 99.8-99.9 fits, and that pair (1,597 USDT) passes as one.
+    market.delta({"99.4": "0", "99.5": "0", "99.6": "0"})
+    assert market.tracker.densities() == []
+    events = market.delta({"99.7": "1"})
+    assert kinds(events) == [APPEARED]
+    assert (market.only().price_low, market.only().price_high) == (99.8, 99.9)
+
+
+# ---- ticks -----------------------------------------------------------------------------------
+
+
+def test_equally_distant_neighbours_are_a_true_tie_in_ticks() -> None:
+    # Defect 6: at 61629.3 the float distances to the levels three ticks away are
+    # 0.3000000000029 below and 0.2999999999956 above; in ticks both are 3, and the tie goes
+    # to the lower price. Its 5 nearest: four of 0.1 and the 20-lot level three ticks below:
+    # mean 4.08, and 10 < 3 x 4.08, so the wall fails the relative criterion.
+    book = OrderBook("BTCUSDT")
+    tracker = DensityTracker(book, rules(min_notional=50_000.0, cluster_range_pct=0.0), tick=0.1)
+    bids = [["61629.0", "20"], ["61629.1", "0.1"], ["61629.2", "0.1"], ["61629.3", "10"],
+            ["61629.4", "0.1"], ["61629.5", "0.1"], ["61629.6", "0.001"]]
+    asks = [["61629.7", "0.1"]]
+    book.apply(True, bids, asks, 1, 0, 1_000)
+    tracker.on_book(1_000, 1_000, snapshot=True)
+    assert 61629.3 not in {d.price for d in tracker.densities()}
+    assert 61629.0 in {d.price for d in tracker.densities()}
+
+
+def test_the_tick_guess_looks_near_the_touch_on_both_sides() -> None:
+    book = OrderBook("TESTUSDT")
+    tracker = DensityTracker(book, rules())
+    # Seventy deep bids a unit apart, then bids on every 0.01 tick at the touch; asks every 0.05.
+    bids = [[f"{20 + i}", "1"] for i in range(70)]
+    bids += [[f"{99.9 + i / 100:.2f}", "1"] for i in range(10)]
+    asks = [[f"{100 + i / 20:.2f}", "1"] for i in range(10)]
+    book.apply(True, bids, asks, 1, 0, 1_000)
+    tracker.on_book(1_000, 1_000, snapshot=True)
+    assert tracker.tick == 0.01
+
+
+def test_the_instrument_tick_beats_the_guess() -> None:
+    book = OrderBook("TESTUSDT")
+    tracker = DensityTracker(book, rules())
+    tracker.set_tick(0.001)
+    bids = [[f"{99 + i / 10:.1f}", "1"] for i in range(10)]
+    book.apply(True, bids, [["100.1", "1"]], 1, 0, 1_000)
+    tracker.on_book(1_000, 1_000, snapshot=True)
+    assert tracker.tick == 0.001
+
+
+# ---- frozen books ----------------------------------------------------------------------------
+
+
+def test_a_frozen_book_flags_its_densities_and_confirms_none() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=5_000)
+    market.tracker.set_frozen(True, 6_000)
+    (changed,) = market.take()
+    assert (changed.kind, changed.density.frozen) == (DensityEventKind.CHANGED, True)
+    assert market.only().frozen
+    # Its min_lifetime passes while frozen: no confirmation.
+    assert market.trades((15_500, 100.5, 0.1, True), ts=15_500) == []
+    assert not market.only().confirmed
+    # The healing snapshot at 16,000: a full min_lifetime from there.
+    market.tracker.set_frozen(False, 16_000)
+    (changed,) = market.take()
+    assert changed.density.frozen is False and not market.only().frozen
+    assert market.trades((25_900, 100.5, 0.1, True), ts=25_900) == []
+    (confirmed,) = market.trades((26_000, 100.5, 0.1, True), ts=26_000)
+    assert (confirmed.kind, confirmed.ts) == (DensityEventKind.CONFIRMED, 26_000)
+    assert market.only().first_seen == 5_000
+
+
+def test_a_density_confirmed_before_the_freeze_stays_confirmed() -> None:
+    market = Market()
+    market.delta({"99.5": "12"}, ts=5_000)
+    market.trades((15_000, 100.5, 0.1, True), ts=15_000)
+    assert market.only().confirmed
+    market.tracker.set_frozen(True, 16_000)
+    assert market.only().frozen and market.only().confirmed
+    market.tracker.set_frozen(False, 17_000)
+    assert not market.only().frozen and market.only().confirmed
+
+
+def test_a_density_that_appears_while_frozen_is_flagged_and_waits() -> None:
+    market = Market()
+    market.tracker.set_frozen(True, 1_500)
+    (appeared,) = market.delta({"99.5": "12"}, ts=2_000)
+    assert appeared.density.frozen
+    market.tracker.set_frozen(False, 3_000)
+    market.take()
+    assert market.trades((12_900, 100.5, 0.1, True), ts=12_900) == []
+    assert kinds(market.trades((13_000, 100.5, 0.1, True), ts=13_000)) == [
+        DensityEventKind.CONFIRMED,
+    ]
 
 
 # ---- hysteresis and lifecycle ----------------------------------------------------------------
