@@ -31,7 +31,11 @@ Bounce, DOWN trend with a BID density below price → Buy (UP trend, ASK density
              `price_high x (1 + pct)` for a short, at least min_stop_pct from entry, rounded
              away from the entry onto the tick grid.
 
-A FLAT trend or an invalid book gives no signals.
+A FLAT trend, an invalid book or an unknown tick size (tick <= 0: a stop off the grid would be
+rejected) gives no signals.
+
+Signals are not deduplicated: a bounce comes again on every call while its conditions hold,
+a breakout on every renewed crossing; the caller keeps one per (symbol, kind, density id).
 """
 
 from __future__ import annotations
@@ -136,7 +140,7 @@ def find_signals(
     """Every breakout and bounce the densities give right now (see the module doc).
 
     `change_24h_pct`, when given, only adds its figure to the trend reason."""
-    if trend is Trend.FLAT or not book_valid or last_price <= 0.0:
+    if trend is Trend.FLAT or not book_valid or last_price <= 0.0 or tick <= 0.0:
         return []
     up = trend is Trend.UP
     trend_reason = f"trend {trend.value}" + (

@@ -152,10 +152,13 @@ def test_the_spoof_share_from_config_blocks_a_breakout_that_is_only_just_mostly_
     assert find_signals("BTCUSDT", NOW, Trend.UP, 100.05, 100.04, [wall], tape, TICK, strict) == []
 
 
-@pytest.mark.parametrize("trend", [Trend.FLAT])
-def test_flat_trend_or_an_invalid_book_gives_nothing(trend: Trend) -> None:
-    assert find(trend, last=100.05, prev=100.04, densities=[eaten_ask()]) == []
-    assert find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], book_valid=False) == []
+def test_flat_trend_an_invalid_book_or_no_tick_size_gives_nothing() -> None:
+    wall = eaten_ask()
+    assert find(Trend.UP, last=100.05, prev=100.04, densities=[wall])
+    assert find(Trend.FLAT, last=100.05, prev=100.04, densities=[wall]) == []
+    assert find(Trend.UP, last=100.05, prev=100.04, densities=[wall], book_valid=False) == []
+    no_tick = find_signals("BTCUSDT", NOW, Trend.UP, 100.05, 100.04, [wall], calm_tape(), 0.0, RULES)
+    assert no_tick == []
 
 
 def test_breakout_ignores_walls_on_the_other_side() -> None:
