@@ -22,13 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from densitytui.model import Balance, Instrument, Position, Side, Signal
-from densitytui.strategy.grid import ceil_to_step, floor_to_step, is_step_multiple
+from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step, is_step_multiple
 
 if TYPE_CHECKING:
     from densitytui.config import Config
 
-# Fractions and amounts on a limit count as on it despite float noise.
-HAIR = 1e-9
 MINUTE_MS = 60_000
 
 

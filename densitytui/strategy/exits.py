@@ -35,14 +35,12 @@ from typing import TYPE_CHECKING
 
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Position, Side, SignalKind
-from densitytui.strategy.grid import ceil_to_step, floor_to_step
+from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step
 from densitytui.strategy.signals import density_edges
 
 if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
 
-# Fractions on a limit count as on it despite float noise.
-HAIR = 1e-12
 MINUTE_MS = 60_000
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+# A fraction or amount within this of a limit counts as on it: 1 - 900/1000 is 0.0999...98,
+# and "erosion 10 %" must read as 10 %. Far below any difference that matters in trading.
+HAIR = 1e-9
+
 
 def _steps(value: float, step: float) -> tuple[int, bool]:
     """(whole steps below or at `value`, whether `value` sits on the grid)."""

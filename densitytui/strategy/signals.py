@@ -45,13 +45,10 @@ from typing import TYPE_CHECKING
 
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Side, Signal, SignalKind, Trend
-from densitytui.strategy.grid import ceil_to_step, floor_to_step
+from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step
 
 if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
-
-# Fractions on a limit count as on it despite float noise (1 - 900/1000 is 0.0999...98).
-HAIR = 1e-12
 
 
 class SignalRules:
@@ -143,9 +140,8 @@ def find_signals(
     if trend is Trend.FLAT or not book_valid or last_price <= 0.0 or tick <= 0.0:
         return []
     up = trend is Trend.UP
-    trend_reason = f"trend {trend.value}" + (
-        f" {change_24h_pct:+.1f}%" if change_24h_pct is not None else ""
-    )
+    # Made when a density first comes near enough to matter: most calls make no signal.
+    trend_reason = ""
     # UP: ask densities above price, both to break (long) and to bounce off (short).
     wanted = BookSide.ASK if up else BookSide.BID
     signals: list[Signal] = []
@@ -156,31 +152,36 @@ def find_signals(
         low, high = density_edges(density)
         near = low if up else high
         if (prev_price < near <= last_price) if up else (prev_price > near >= last_price):
-            signal = _breakout(symbol, now_ms, up, last_price, density, tape, tick, rules)
+            trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
+            signal = _breakout(
+                symbol, now_ms, up, last_price, density, tape, tick, rules, trend_reason
+            )
             if signal is not None:
-                signals.append(_with_reason(signal, trend_reason))
+                signals.append(signal)
                 continue
         distance = (near - last_price) / near if up else (last_price - near) / near
         if 0.0 <= distance <= rules.bounce_max_distance + HAIR:
             if spike is None:
                 spike = tape.spike(now_ms)
-            signal = _bounce(symbol, now_ms, up, last_price, distance, density, spike, tick, rules)
+            trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
+            signal = _bounce(
+                symbol, now_ms, up, last_price, distance, density, spike, tick, rules,
+                trend_reason,
+            )
             if signal is not None:
-                signals.append(_with_reason(signal, trend_reason))
+                signals.append(signal)
     return signals
 
 
-def _with_reason(signal: Signal, reason: str) -> Signal:
-    return Signal(
-        signal.id, signal.symbol, signal.kind, signal.side, signal.entry_price, signal.stop_loss,
-        signal.density_side, signal.density_price, signal.created_at, signal.ttl_ms,
-        (*signal.reasons, reason), signal.new_territory, signal.density_id,
-    )
+def _trend_reason(trend: Trend, change_24h_pct: float | None) -> str:
+    if change_24h_pct is None:
+        return f"trend {trend.value}"
+    return f"trend {trend.value} {change_24h_pct:+.1f}%"
 
 
 def _breakout(
     symbol: str, now_ms: int, up: bool, last_price: float, density: Density, tape: Tape,
-    tick: float, rules: SignalRules,
+    tick: float, rules: SignalRules, trend_reason: str,
 ) -> Signal | None:
     erosion = density.erosion
     if erosion < rules.breakout_min_erosion - HAIR:
@@ -219,6 +220,7 @@ def _breakout(
     peak = density.peak_size
     side_name = density.side.value
     reasons = (
+        trend_reason,
         f"{side_name} density {density.price:.10g} broken: trade {last_price:.10g}",
         f"erosion {erosion:.0%} (eaten {eaten / peak:.0%}, pulled {pulled / peak:.0%})",
         territory,
@@ -234,7 +236,7 @@ def _breakout(
 
 def _bounce(
     symbol: str, now_ms: int, up: bool, last_price: float, distance: float, density: Density,
-    spike: bool, tick: float, rules: SignalRules,
+    spike: bool, tick: float, rules: SignalRules, trend_reason: str,
 ) -> Signal | None:
     erosion = density.erosion
     peak = density.peak_size
@@ -258,6 +260,7 @@ def _bounce(
         )
         edge = low
     reasons = (
+        trend_reason,
         f"{density.side.value} density {density.price:.10g} holds: price {distance:.3%} away",
         f"erosion {erosion:.0%}, eaten {density.eaten / peak:.0%}, no volume spike",
         f"stop {stop:.10g} ({abs(entry - stop) / entry:.3%}) beyond edge {edge:.10g}",
