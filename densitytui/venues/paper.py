@@ -31,16 +31,19 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   ("ab not enough for new order", as Bybit answers). An empty or missing book, or one whose
   levels paper fills have taken, is a rejection without a retCode ("EC_NoImmediateQtyToFill",
   Bybit's cancel reason for a market order that found nothing to fill). Every rejected order
-  except a duplicate is recorded (status Rejected, code, reason) and found by its orderLinkId; a
-  duplicate would overwrite the original.
+  is recorded (status Rejected, code, reason) and found by its orderLinkId, except a duplicate
+  (it would overwrite the original) and a qty or stop-loss that is not a finite number (10001:
+  the stored account is strict JSON).
 - Reduce-only orders only shrink the position and are cut to its size; they are exempt from the
   minimum qty and notional, as on Bybit.
 - Isolated margin: a position locks notional / leverage plus a reserve for the closing fee.
   Available = wallet - locked margin and reserves; equity = wallet + unrealized PnL at the mark
   price. A leverage change applies to new positions: adding to an open one checks and books the
   margin at the leverage it opened with.
-- The mark price of a symbol is the latest `on_mark` (an older timestamp than the last one is
-  ignored); until one arrives, the book's mid; without a valid book, the last trade.
+- The mark price of a symbol is the latest `on_mark` (one with an older timestamp than the last
+  is ignored) while it is fresh: no older, by the broker's clock, than `mark_max_age_ms` (the
+  config's `stale_data_s`), so a symbol whose tickers stopped is not judged on an old mark.
+  Without a fresh mark it is the book's mid; without a valid book, the last trade.
 - Liquidation triggers on the mark price, checked on every mark and every trade: when it reaches
   the price where the position's loss leaves only the maintenance margin (0.5 % of the entry
   notional). Bybit's liquidation engine then takes the position over at its bankruptcy price,
@@ -211,6 +214,7 @@ class PaperBroker(Exchange):
         starting_balance: float = 1_000.0,
         taker_fee_pct: float = 0.055,
         leverage: float = 10.0,
+        mark_max_age_ms: int = 30_000,
         name: str = "paper",
     ) -> None:
         self.name = name
@@ -220,12 +224,14 @@ class PaperBroker(Exchange):
         self._clock = clock
         self._fee_rate = taker_fee_pct / 100
         self._default_leverage = leverage
+        self._mark_max_age_ms = mark_max_age_ms
         self._leverage: dict[str, float] = {}
         self._wallet = starting_balance
         self._holdings: dict[str, _Holding] = {}
         self._orders: dict[str, Order] = {}
         self._last_price: dict[str, float] = {}
-        self._marks: dict[str, tuple[float, int]] = {}
+        # Mark price, its exchange time and when the broker's clock received it, by symbol.
+        self._marks: dict[str, tuple[float, int, int]] = {}
         self._taken: dict[str, _Taken] = {}
         self._updates: asyncio.Queue[AccountUpdate | None] = asyncio.Queue()
         self._order_seq = 0
@@ -241,7 +247,8 @@ class PaperBroker(Exchange):
         clock: Clock,
         name: str = "paper",
     ) -> PaperBroker:
-        """Starting balance and fee from `[paper]`, default leverage from `[risk]`."""
+        """Starting balance and fee from `[paper]`; default leverage, and the age after which a
+        mark price is too old to use (market data is stale), from `[risk]`."""
         return cls(
             instruments,
             book_for,
@@ -249,6 +256,7 @@ class PaperBroker(Exchange):
             starting_balance=config.paper.starting_balance_usdt,
             taker_fee_pct=config.paper.taker_fee_pct,
             leverage=config.risk.leverage,
+            mark_max_age_ms=round(config.risk.stale_data_s * 1000),
             name=name,
         )
 
@@ -259,6 +267,11 @@ class PaperBroker(Exchange):
         link_id = request.order_link_id
         if link_id in self._orders:
             raise OrderRejected("OrderLinkedID is duplicate", RET_DUPLICATE_ORDER_LINK_ID)
+        stop = request.stop_loss
+        if not math.isfinite(request.qty) or (stop is not None and not math.isfinite(stop)):
+            raise OrderRejected(
+                "params error: qty and stopLoss must be finite numbers", RET_PARAMETER_ERROR
+            )
         now = self._clock()
         self._order_seq += 1
         order = Order(
@@ -307,8 +320,6 @@ class PaperBroker(Exchange):
             raise OrderRejected(
                 "params error: the paper broker takes market orders only", RET_PARAMETER_ERROR
             )
-        if not math.isfinite(request.qty):
-            raise OrderRejected("params error: qty must be a number", RET_PARAMETER_ERROR)
         grid = self._grids[request.symbol]
         steps = grid.steps(request.qty)
         if steps <= 0:
@@ -583,12 +594,14 @@ class PaperBroker(Exchange):
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
         """A mark price (a ticker's `markPrice`, exchange time `ts`): the liquidation trigger.
 
-        A mark older than the last one is ignored. A triggered stop still waiting for the book
-        tries again here."""
+        A mark older than the last one, or not a positive number, is ignored. A triggered stop
+        still waiting for the book tries again here."""
         known = self._marks.get(symbol)
-        if known is not None and ts < known[1]:
+        if not (math.isfinite(mark_price) and mark_price > 0) or (
+            known is not None and ts < known[1]
+        ):
             return
-        self._marks[symbol] = (mark_price, ts)
+        self._marks[symbol] = (mark_price, ts, self._clock())
         holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return
@@ -846,9 +859,10 @@ class PaperBroker(Exchange):
         return last if last is not None else self._book_mid(symbol)
 
     def _mark_price(self, symbol: str) -> float | None:
-        """The last mark; without one the book's mid; without a valid book the last trade."""
+        """The last mark while it is fresh; else the book's mid; without a valid book the last
+        trade."""
         mark = self._marks.get(symbol)
-        if mark is not None:
+        if mark is not None and self._clock() - mark[2] <= self._mark_max_age_ms:
             return mark[0]
         mid = self._book_mid(symbol)
         return mid if mid is not None else self._last_price.get(symbol)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from paper_desk import FEE, TEST, Desk
 
@@ -298,3 +300,67 @@ async def test_a_quantity_of_a_hundred_million_steps_is_not_cut_by_one() -> None
     assert order.status is OrderStatus.FILLED
     assert order.qty == order.filled_qty == 99999.953
     assert (await desk.broker.positions())[0].qty == 99999.953
+
+
+async def test_a_mark_too_old_to_use_gives_way_to_the_book_mid() -> None:
+    desk = Desk(balance=100.0)
+    await _long_nine_at_100(desk)
+    desk.mark(95.0)
+    desk.show([(90.4, 50)], [(90.5, 50)])
+    desk.trade(90.4)
+    assert len(await desk.broker.positions()) == 1
+    # 30 s without a ticker: the default mark_max_age_ms (the config's stale_data_s).
+    desk.now += 30_000
+    desk.trade(90.4)
+    closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
+    assert closed.exit_reason == "liquidation" and closed.exit_price == 90.0
+
+
+async def test_a_mark_that_is_not_a_price_is_ignored() -> None:
+    desk = Desk(balance=100.0)
+    await _long_nine_at_100(desk)
+    desk.mark(95.0)
+    for bad in (float("nan"), 0.0, -5.0, float("inf")):
+        desk.mark(bad)
+    position = (await desk.broker.positions())[0]
+    assert position.mark_price == 95.0
+    assert (await desk.broker.balance()).equity == pytest.approx(100 - 900 * FEE - 45.0)
+
+
+# ---- what the store keeps must be strict JSON
+
+
+async def test_an_order_with_a_qty_or_stop_that_is_not_a_number_is_refused_unrecorded() -> None:
+    desk = Desk()
+    desk.show([(99.9, 5)], [(100.0, 5)])
+    for number, (qty, stop) in enumerate([(float("nan"), None), (float("inf"), None),
+                                          (1.0, float("nan"))]):
+        with pytest.raises(OrderRejected) as refused:
+            await desk.order(Side.BUY, qty, stop=stop, link=f"bad-{number}")
+        assert refused.value.ret_code == 10001
+        assert await desk.broker.order_by_link_id("TESTUSDT", f"bad-{number}") is None
+    json.dumps(desk.broker.export_state(), allow_nan=False)
+
+
+# ---- fees on both legs of a flip
+
+
+async def test_a_flip_closes_with_its_fee_and_opens_with_its_own() -> None:
+    desk = Desk()
+    desk.show([(99.9, 50)], [(100.0, 50)])
+    await desk.order(Side.BUY, 1.0)
+    desk.show([(110.0, 50)], [(110.1, 50)])
+    desk.drain()
+    flip = await desk.order(Side.SELL, 3.0)
+    assert flip.fee == pytest.approx(330 * FEE)
+    updates = desk.drain()
+    closed = next(u for u in updates if isinstance(u, Position) and u.closed_at is not None)
+    assert closed.side is Side.BUY and closed.realized_pnl == pytest.approx(10.0)
+    assert closed.fees == pytest.approx((100 + 110) * FEE)
+    short = (await desk.broker.positions())[0]
+    assert (short.side, short.qty, short.entry_price) == (Side.SELL, 2.0, 110.0)
+    assert short.fees == pytest.approx(220 * FEE) and short.realized_pnl == 0.0
+    balance = await desk.broker.balance()
+    assert balance.wallet == pytest.approx(1_000 + 10 - (100 + 110 + 220) * FEE)
+    assert balance.position_margin == pytest.approx(22.0)
+    assert balance.available == pytest.approx(balance.wallet - 22.0 - 220 * FEE)

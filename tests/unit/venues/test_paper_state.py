@@ -33,7 +33,7 @@ def _restarted(desk: Desk, state: dict[str, object]) -> Desk:
     fresh = Desk()
     fresh.books.update(desk.books)
     fresh.now = desk.now
-    fresh.broker.restore_state(json.loads(json.dumps(state)))
+    fresh.broker.restore_state(json.loads(json.dumps(state, allow_nan=False)))
     return fresh
 
 
