@@ -427,6 +427,10 @@ class FakeBybit:
                 ])
                 await self._push("wallet", [payloads.wallet(await self.broker.balance())])
 
+    async def push_private(self, topic: str, data: list[dict[str, Any]]) -> None:
+        """Send one private-topic message to every connection subscribed to `topic`."""
+        await self._push(topic, data)
+
     async def _push(self, topic: str, data: list[dict[str, Any]]) -> None:
         frame = orjson.dumps({
             "id": f"fake-{next(self._ids)}", "topic": topic,
