@@ -189,17 +189,33 @@ class MarketEngine:
             self._resync.pop(message.symbol, None)
             if message.depth and message.depth != book.depth:
                 book.depth = message.depth
-            market.densities.on_book(message.ts, message.cts, snapshot=True)
+            densities = market.densities
+            densities.on_book(message.ts, message.cts, snapshot=True)
+            if densities.frozen:
+                densities.set_frozen(False, message.ts)
         elif result is _GAP:
             self.stats.gaps += 1
-            self._resync[message.symbol] = None
+            self._invalid(market, message.ts)
         elif result is _CROSSED:
             self.stats.crossed += 1
-            self._resync[message.symbol] = None
+            self._invalid(market, message.ts)
         elif result is _STALE:
             self.stats.stale += 1
         else:
             self.stats.ignored += 1
+
+    def _invalid(self, market: SymbolMarket, ts: int) -> None:
+        """The book stopped following its stream: freeze its densities, ask for a resync."""
+        market.densities.set_frozen(True, ts)
+        self._resync[market.book.symbol] = None
+
+    def invalidate(self, symbol: str, ts: int) -> None:
+        """The connection carrying `symbol` was lost: its book is invalid until the snapshot
+        that follows resubscribing."""
+        market = self._markets.get(symbol)
+        if market is not None:
+            market.book.invalidate()
+            self._invalid(market, ts)
 
     def _on_ticker(self, message: TickerMessage) -> None:
         ticker = message.apply_to(self._tickers.get(message.symbol))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 import pytest
 
@@ -105,6 +107,49 @@ def test_a_gap_asks_for_a_resync_and_only_the_next_stream_snapshot_heals_it() ->
     assert engine.book_valid("TESTUSDT")
     engine.on_frame(book("delta", 8, [["99.1", "3"]], [], 1_600))
     assert engine.book("TESTUSDT").bids.prices == [99.0, 99.1]  # type: ignore[union-attr]
+
+
+WALL_SNAPSHOT = book(
+    "snapshot", 300,
+    [[f"{99 + i / 10:.1f}", "12" if i == 5 else "1"] for i in range(10)],
+    [[f"{100.1 + i / 10:.1f}", "1"] for i in range(10)],
+    30_000,
+)
+
+
+@pytest.mark.parametrize(
+    "break_book",
+    [
+        pytest.param(lambda e: e.on_frame(book("delta", 103, [["99.3", "2"]], [], 1_200)),
+                     id="gap"),
+        pytest.param(lambda e: e.on_frame(book("delta", 102, [["100.1", "2"]], [], 1_200)),
+                     id="crossed"),
+        pytest.param(lambda e: [e.on_frame(book("delta", 90, [], [], 1_200))
+                                for _ in range(STALE_RUN_LIMIT + 1)], id="stale-run"),
+        pytest.param(lambda e: e.invalidate("TESTUSDT", 1_200), id="connection-lost"),
+    ],
+)
+def test_an_invalid_book_freezes_its_densities_until_the_stream_snapshot(
+    break_book: Callable[[MarketEngine], object],
+) -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    break_book(engine)
+    assert not engine.book_valid("TESTUSDT")
+    assert engine.resync_requests == ["TESTUSDT"]
+    (density,) = engine.densities("TESTUSDT")
+    assert density.frozen
+    # Long past min_lifetime_s (10 s), trades arrive: nothing is confirmed in an invalid book.
+    events = engine.on_frame(trade(20_000, "99.9", "1", "Buy"))
+    assert DensityEventKind.CONFIRMED not in [e.kind for e in events]
+    assert density.confirmed_at is None
+    events = engine.on_frame(WALL_SNAPSHOT)
+    assert engine.book_valid("TESTUSDT")
+    assert engine.resync_requests == []
+    (density,) = engine.densities("TESTUSDT")
+    assert not density.frozen
+    assert any(e.kind is DensityEventKind.CHANGED and not e.density.frozen for e in events)
 
 
 def test_a_long_stale_run_is_a_gap_that_asks_for_a_resync() -> None:
