@@ -15,9 +15,9 @@ The stop-loss itself rests on the exchange; these are the exits the engine makes
                       longest range_hours;
   counter_aggression  in profit, and taker volume against the position over the aggression
                       window >= counter_aggression_ratio x the volume with it (and > 0);
-  opposing_density    in profit, and a confirmed density of the other side (asks for a long)
-                      whose near edge is ahead of price within opposing_density_pct of it;
-                      the position's own density does not count;
+  opposing_density    in profit, and a confirmed, unfrozen density of the other side (asks
+                      for a long) whose near edge is ahead of price within
+                      opposing_density_pct of it; the position's own density does not count;
   velocity_fade       in profit, and velocity over velocity_short_s < velocity_ratio x velocity
                       over velocity_long_s. Judged only once the position is velocity_short_s
                       old (the short window then lies wholly after the entry) and while the long
@@ -214,7 +214,7 @@ def _opposing_density(
 ) -> ExitDecision | None:
     opposing = BookSide.ASK if long else BookSide.BID
     for density in densities:
-        if density.side is not opposing or density.confirmed_at is None:
+        if density.side is not opposing or density.confirmed_at is None or density.frozen:
             continue
         if density.id == density_id:
             continue

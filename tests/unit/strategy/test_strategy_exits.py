@@ -139,6 +139,9 @@ def test_opposing_ask_ahead_of_a_long() -> None:
     unconfirmed = density(BookSide.ASK, 100.50, density_id=9, confirmed=False)
     assert decide(position(Side.BUY), 100.30, tape_of(steady()),
                   densities=[own, unconfirmed]) is None
+    frozen = density(BookSide.ASK, 100.50, density_id=9)
+    frozen.frozen = True
+    assert decide(position(Side.BUY), 100.30, tape_of(steady()), densities=[own, frozen]) is None
     # Not in profit: no take-profit.
     assert decide(position(Side.BUY), 99.95, tape_of(steady()), densities=[own, wall]) is None
 
