@@ -15,19 +15,24 @@ SYMBOLS = ["BTCUSDT", "SOLUSDT"]
 
 
 class Books:
-    """The least a venue's consumer does: keep each symbol's book, pass trades to the broker."""
-
-    def __init__(self) -> None:
-        self.books: dict[str, OrderBook] = {}
+    """The least a venue's consumer does: keep each symbol's book, pass trades and the tickers'
+    mark prices to the broker."""
 
     def book(self, symbol: str) -> OrderBook | None:
         return self.books.get(symbol)
+
+    def __init__(self) -> None:
+        self.books: dict[str, OrderBook] = {}
+        self.marks: dict[str, float] = {}
 
     def feed(self, frame: bytes, broker: PaperBroker) -> None:
         message = orjson.loads(frame)
         topic: str = message["topic"]
         data = message["data"]
-        if topic.startswith("orderbook."):
+        if topic.startswith("tickers.") and data.get("markPrice"):
+            self.marks[data["symbol"]] = float(data["markPrice"])
+            broker.on_mark(data["symbol"], float(data["markPrice"]), message["ts"])
+        elif topic.startswith("orderbook."):
             book = self.books.setdefault(data["s"], OrderBook(data["s"]))
             book.apply(message["type"] == "snapshot", data["b"], data["a"], data["u"],
                        data["seq"], message["ts"])
@@ -92,3 +97,33 @@ async def test_stops_close_paper_positions_at_the_simulated_book() -> None:
     net = sum(p.realized_pnl - p.fees for p in closed)
     assert balance.wallet == balance.equity == balance.available
     assert abs(balance.wallet - (1_000.0 + net)) < 1e-9
+
+
+async def test_paper_positions_are_marked_at_the_simulated_mark_price() -> None:
+    config = Config.model_validate(
+        {"app": {"seed": 11}, "sim": {"speed": 0, "symbols": ["ETHUSDT"]}}
+    )
+    books = Books()
+    venue = sim_venue(config, books.book, start_ms=SIM_EPOCH_MS)
+    market, broker = venue.market, venue.exchange
+    assert isinstance(market, SimMarketData) and isinstance(broker, PaperBroker)
+    await market.subscribe(["ETHUSDT"])
+    opened = False
+    marked = []
+    async for frame in market.messages():
+        books.feed(frame, broker)
+        if not opened and market.now_ms() >= SIM_EPOCH_MS + 1_000:
+            await broker.place_order(OrderRequest("eth", "ETHUSDT", Side.BUY, 0.01))
+            opened = True
+        elif opened and b'"markPrice"' in frame:
+            position = (await broker.positions())[0]
+            marked.append((position.mark_price, books.marks["ETHUSDT"]))
+            # Equity follows the mark the ticker gave, not the book.
+            pnl = (books.marks["ETHUSDT"] - position.entry_price) * position.qty
+            balance = await broker.balance()
+            assert abs(balance.unrealized_pnl - pnl) < 1e-9
+        if len(marked) >= 20 or market.now_ms() >= SIM_EPOCH_MS + 120_000:
+            break
+    await market.close()
+    assert len(marked) >= 20, "the simulated market sent too few tickers with a mark price"
+    assert all(position_mark == ticker_mark for position_mark, ticker_mark in marked)
