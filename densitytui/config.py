@@ -171,6 +171,7 @@ class MoversSection(Section):
 class PaperSection(Section):
     starting_balance_usdt: Positive = 1_000.0
     taker_fee_pct: Pct = 0.055
+    remembered_orders: Annotated[int, Field(ge=1)] = 1_000
 
 
 class SimSection(Section):

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from densitytui.model import (
     AppEvent,
+    Decision,
     Fill,
     Order,
     OrderStatus,
@@ -33,6 +34,8 @@ class Journal(Protocol):
     async def save_signal(self, signal: Signal) -> bool: ...
 
     async def signal(self, signal_id: str) -> Signal | None: ...
+
+    async def add_decision(self, decision: Decision) -> int: ...
 
     async def insert_order(self, order: Order, venue: str) -> None: ...
 

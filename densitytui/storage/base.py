@@ -77,7 +77,7 @@ class DuplicateRecord(StoreError):
     """A record with this key is stored already (e.g. an `order_link_id` used twice)."""
 
 
-class RecordNotFound(StoreError):
+class RecordNotFound(StoreError, LookupError):
     """No record has this key."""
 
 

@@ -1,0 +1,106 @@
+"""`densitytui run --headless`: the whole engine without the UI, one line per event.
+
+SIGINT and SIGTERM stop it cleanly: entries stop, open positions keep their stop-losses on the
+exchange, the account's state is stored. `--duration` counts the venue's time (the simulated
+market's virtual seconds), so a fast simulated run covers as much market as a slow one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+from densitytui.config import Config
+from densitytui.engine.engine import TradingEngine
+from densitytui.engine.lock import AccountLock, AccountLocked
+from densitytui.engine.runner import EngineOptions, VenueNotBuilt, open_engine
+from densitytui.model import AppEvent
+from densitytui.paths import user_state_dir
+from densitytui.storage import StoreError, open_store
+
+POLL_S = 0.05
+
+
+def event_line(event: AppEvent) -> str:
+    """`2024-08-08T23:54:16.123Z  signal  BTCUSDT  text` (ms, UTC)."""
+    when = datetime.fromtimestamp(event.ts / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    return f"{when}Z  {event.kind:<16} {event.symbol or '-':<12} {event.message}"
+
+
+async def run_headless(
+    config: Config,
+    duration_s: float | None,
+    options: EngineOptions,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run until the duration is over or a signal arrives; the exit status."""
+    try:
+        store = await open_store(config.storage)
+    except StoreError as exc:
+        print(f"densitytui: no store, no trading: {exc}", file=sys.stderr)
+        return 2
+    lock = AccountLock(user_state_dir(), config.app.venue, store.location)
+    try:
+        lock.acquire()
+    except AccountLocked as exc:
+        await store.close()
+        print(f"densitytui: {exc}", file=sys.stderr)
+        return 2
+    engine: TradingEngine | None = None
+    try:
+        try:
+            engine = await open_engine(config, store, options)
+        except VenueNotBuilt as exc:
+            print(f"densitytui: {exc}", file=sys.stderr)
+            return 2
+        engine.listeners.append(lambda event: print(event_line(event), file=out, flush=True))
+        await engine.start()
+        await _until_done(engine, duration_s)
+        await engine.stop()
+        _summary(engine, out)
+        return 0
+    finally:
+        if engine is not None:
+            await engine.stop()
+            await engine.venue.market.close()
+            await engine.exchange.close()
+        await store.close()
+        lock.release()
+
+
+async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = asyncio.create_task(engine.run())
+    end = None if duration_s is None else engine.clock_ms() + round(duration_s * 1000)
+    try:
+        while not stop.is_set() and not runner.done():
+            if end is not None and engine.clock_ms() >= end:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLL_S)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if runner.done():
+        runner.result()
+    else:
+        await engine.stop()
+        await runner
+
+
+def _summary(engine: TradingEngine, out: TextIO) -> None:
+    stats = engine.market.stats
+    balance = engine.balance
+    print(
+        f"done: {stats.total_messages} messages ({stats.total_malformed} malformed), "
+        f"{len(engine.trades)} position(s) still open and protected, equity "
+        f"{balance.equity:.2f} USDT" if balance else "done",
+        file=out, flush=True,
+    )

@@ -1,0 +1,1125 @@
+"""`TradingEngine`: venue data → market engine → signals → checks → orders; the account kept safe.
+
+One engine trades one account on one venue. It reads the venue's public frames and judges
+signals on the messages that can complete them (every trade; book messages at most every
+`engine.eval_interval_ms` per symbol), never on a slow poll. In manual mode signals are only
+shown; in semi mode each waits for `confirm` or `reject` until its TTL; in auto mode it enters
+at once. Whatever the mode, the engine keeps every open position under a stop-loss on the
+exchange, moves it to break-even, exits by the rules, reconciles with the venue every
+`engine.reconcile_s`, and fires the drawdown kill switch. The UI is never needed: it reads
+`snapshot()`, `book()`, `densities()` and `events_since()` and sends the commands below.
+
+Time: `clock_ms` is the venue's time (the simulated market's virtual clock, wall time on
+Bybit); `receive_ms` is the local receive time that judges staleness (the same clock unless
+given). Every journal write is awaited before the exchange is asked to act on it; a journal that
+fails stops entries (the status says why) while open positions keep their stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import structlog
+
+from densitytui.engine.execution import ExecutionRules, Executor, LinkIds
+from densitytui.engine.journal import Journal, JournalError
+from densitytui.engine.positions import OpenTrade
+from densitytui.engine.reconcile import (
+    Adopt,
+    ClosedOutside,
+    Protect,
+    QtyChanged,
+    StopChanged,
+    reconcile_positions,
+)
+from densitytui.engine.safety import Safety, SafetyRules
+from densitytui.engine.state import (
+    EngineSnapshot,
+    EngineStatus,
+    FeedState,
+    MoverRow,
+    PendingSignal,
+)
+from densitytui.market.decode import (
+    BookMessage,
+    DecodeError,
+    TickerMessage,
+    TradeMessage,
+    decode_frame,
+)
+from densitytui.market.engine import MarketEngine
+from densitytui.market.movers import Movers, diff_movers, select_movers
+from densitytui.model import (
+    AppEvent,
+    Balance,
+    CheckOutcome,
+    Decision,
+    Density,
+    Fill,
+    Instrument,
+    MarginMode,
+    Order,
+    OrderRequest,
+    OrderType,
+    Position,
+    Side,
+    Signal,
+    SignalKind,
+    Trade,
+    TradingMode,
+    Trend,
+)
+from densitytui.strategy.checks import EntryContext, RiskRules, failed, run_checks, size_entry
+from densitytui.strategy.exits import ExitRules, breakeven_stop, exit_decision
+from densitytui.strategy.grid import ceil_to_step, floor_to_step
+from densitytui.strategy.signals import SignalRules, find_signals, signal_still_valid
+from densitytui.venues.base import ExchangeError, Venue
+
+if TYPE_CHECKING:
+    from densitytui.config import Config
+    from densitytui.market.book import OrderBook
+
+log = structlog.get_logger("densitytui.engine")
+
+EVENT_LOG_SIZE = 1000
+SPARKLINE_POINTS = 40
+HOUSEKEEPING_MS = 1000
+STATE_SAFETY = "safety:{venue}"
+STATE_PAPER = "paper_account:{venue}"
+STATE_LEVERAGE = "leverage:{venue}:{symbol}"
+ALERT_KINDS = frozenset({
+    "stop_loss_failed", "close_all_alert", "kill_switch", "store_failed", "unprotected",
+    "order_not_placed", "margin_mode",
+})
+
+
+@runtime_checkable
+class TradeSink(Protocol):
+    """A paper account fed by the public stream: trades trigger its stops, marks its
+    liquidations. Bybit accounts need no feeding."""
+
+    def on_trade(self, trade: Trade) -> None: ...
+
+
+@runtime_checkable
+class MarkSink(Protocol):
+    def on_mark(self, symbol: str, mark_price: float, ts: int) -> None: ...
+
+
+@runtime_checkable
+class StatefulAccount(Protocol):
+    """A paper account whose balance and positions the engine keeps in the store."""
+
+    def export_state(self) -> dict[str, Any]: ...
+
+    def restore_state(self, state: dict[str, Any]) -> None: ...
+
+
+class TradingEngine:
+    """The engine of one account (see the module doc)."""
+
+    def __init__(
+        self,
+        config: Config,
+        venue: Venue,
+        journal: Journal,
+        *,
+        clock_ms: Callable[[], int],
+        receive_ms: Callable[[], int] | None = None,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+        change_24h: dict[str, float] | None = None,
+        market: MarketEngine | None = None,
+        lockstep: bool = False,
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.exchange = venue.exchange
+        self.journal = journal
+        self.clock_ms = clock_ms
+        self.receive_ms = receive_ms or clock_ms
+        self.sleep = sleep
+        self.lockstep = lockstep
+        self.market = market or MarketEngine(config, change_24h)
+        self.mode = config.app.mode
+        self.paused = False
+        risk = config.risk
+        self.safety = Safety(SafetyRules(
+            max_drawdown_pct=risk.max_drawdown_pct,
+            daily_loss_limit_pct=risk.daily_loss_limit_pct,
+            stop_streak_count=risk.stop_streak_count,
+            stop_streak_window_ms=round(risk.stop_streak_window_min * 60_000),
+            stop_streak_pause_ms=round(risk.stop_streak_pause_min * 60_000),
+        ))
+        engine = config.engine
+        prefix = engine.link_id_prefix or f"dt{secrets.token_hex(4)}"
+        self.executor = Executor(
+            self.exchange, journal, LinkIds(prefix), clock_ms, self._emit,
+            ExecutionRules(
+                order_timeout_s=engine.order_timeout_s,
+                lookup_attempts=engine.order_lookup_attempts,
+                lookup_interval_s=engine.order_lookup_interval_s,
+                close_all_attempts=engine.close_all_attempts,
+            ),
+            sleep,
+        )
+        self.fee_rate = config.paper.taker_fee_pct / 100.0
+        self.instruments: dict[str, Instrument] = {}
+        self.trades: dict[str, OpenTrade] = {}
+        self.signals: dict[str, Signal] = {}
+        self.handled: set[str] = set()
+        self.balance: Balance | None = None
+        self.movers: Movers | None = None
+        self.watched: set[str] = set()
+        self._signal_keys: set[tuple[str, SignalKind, int]] = set()
+        self._rules: dict[str, tuple[SignalRules, ExitRules, RiskRules]] = {}
+        self._last_price: dict[str, float] = {}
+        self._prev_price: dict[str, float] = {}
+        self._prices: dict[str, deque[float]] = {}
+        self._last_eval: dict[str, int] = {}
+        self._busy: set[str] = set()
+        self._leverage_set: set[str] = set()
+        self._margin_ok = True
+        self._margin_problem = ""
+        self._store_error = ""
+        self._events: deque[tuple[int, AppEvent]] = deque(maxlen=EVENT_LOG_SIZE)
+        self._event_seq = 0
+        self._outbox: asyncio.Queue[AppEvent | None] = asyncio.Queue()
+        self.listeners: list[Callable[[AppEvent], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[Any]] = []
+        self._stopped = asyncio.Event()
+        self._started = False
+        self._last_data_ms: int | None = None
+        self._next_housekeeping = 0
+        self._next_reconcile = 0
+        self._next_movers = 0
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._snapshot_version = 0
+        self._messages = 0
+        self._account_idle = asyncio.Event()
+
+    # ---- life cycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore the account's state, reconcile with the venue, pick movers and subscribe."""
+        now = self.clock_ms()
+        self._loops.append(asyncio.create_task(self._write_events(), name="engine events"))
+        self.safety.restore(await self.journal.get_state(self._key(STATE_SAFETY)))
+        if self.safety.killed_at is not None and self.mode is not TradingMode.MANUAL:
+            self.mode = TradingMode.MANUAL
+            self._emit("mode", "the kill switch fired before the restart: manual mode", "")
+        account = self.exchange
+        if isinstance(account, StatefulAccount):
+            stored = await self.journal.get_state(self._key(STATE_PAPER))
+            if isinstance(stored, dict):
+                account.restore_state(stored)
+                self._emit("account", "paper account restored from the store", "")
+        for instrument in await self.venue.market.instruments():
+            if instrument.tradable:
+                self.instruments[instrument.symbol] = instrument
+                self.market.set_instrument(instrument)
+        await self._check_margin_mode()
+        for position in await self.journal.open_positions(self.exchange.name):
+            signal = await self.journal.signal(position.signal_id) if position.signal_id else None
+            self.trades[position.symbol] = OpenTrade(
+                position,
+                kind=signal.kind if signal else None,
+                density_id=signal.density_id if signal else 0,
+            )
+        await self._reconcile(now)
+        await self._refresh_movers()
+        self._loops.append(asyncio.create_task(self._feed(), name="engine feed"))
+        self._loops.append(asyncio.create_task(self._account(), name="engine account"))
+        if not self.lockstep:
+            self._loops.append(asyncio.create_task(self._timer(), name="engine timer"))
+        self._started = True
+        self._emit(
+            "started",
+            f"engine on {self.venue.name} in {self.mode.value} mode, "
+            f"{len(self.trades)} open position(s), watching {len(self.watched)} symbols",
+            "",
+        )
+
+    async def run(self) -> None:
+        """Until `stop()`; a failed loop stops the engine and is raised here."""
+        stopper = asyncio.create_task(self._stopped.wait())
+        try:
+            done, _ = await asyncio.wait(
+                [stopper, *self._loops], return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in done:
+                if task is not stopper and not task.cancelled() and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stopper.cancel()
+
+    async def stop(self) -> None:
+        """Stop entries and every loop; open positions keep their stops on the exchange."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.paused = True
+        self._emit("stopped", f"engine stopped; {len(self.trades)} position(s) stay protected", "")
+        tasks = [t for t in (*self._tasks, *self._loops) if t.get_name() != "engine events"]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._save_state()
+        self._outbox.put_nowait(None)
+        await asyncio.gather(*self._loops, return_exceptions=True)
+
+    # ---- commands (EngineControl) ---------------------------------------------------------------
+
+    async def confirm(self, signal_id: str) -> None:
+        started = time.perf_counter()
+        signal = self.signals.get(signal_id)
+        if signal is None:
+            self._emit("refused", f"signal {signal_id} is no longer pending", "")
+            return
+        if self.mode is TradingMode.MANUAL:
+            self._emit("refused", "manual mode: signals are shown, never executed", signal.symbol)
+            return
+        await self._enter(signal, "confirm", started)
+
+    async def reject(self, signal_id: str) -> None:
+        signal = self.signals.pop(signal_id, None)
+        if signal is None:
+            return
+        self.handled.add(signal_id)
+        await self._decide(signal, "rejected")
+        self._emit("rejected", f"{signal.symbol} {signal.kind.value} rejected", signal.symbol)
+
+    async def close_position(self, symbol: str) -> None:
+        trade = self.trades.get(symbol)
+        if trade is None:
+            self._emit("refused", f"no open position on {symbol}", symbol)
+            return
+        await self._close(trade, "manual")
+
+    async def close_all(self) -> None:
+        """Cancel, close everything concurrently, verify flat; then manual mode."""
+        self.mode = TradingMode.MANUAL
+        self._emit("close_all", f"close all: {len(self.trades)} position(s)", "")
+        for trade in self.trades.values():
+            trade.closing = trade.closing or "close_all"
+        flat, closes = await self.executor.close_all()
+        for symbol, answer in closes.items():
+            trade = self.trades.get(symbol)
+            if trade is not None:
+                await self._finish(trade, answer.avg_price, trade.closing, answer.fee)
+        await self._reconcile(self.clock_ms())
+        self._emit(
+            "close_all_done" if flat else "close_all_alert",
+            "flat: no position, no order" if flat else "NOT FLAT after close all",
+            "",
+        )
+
+    async def set_mode(self, mode: TradingMode) -> None:
+        if mode is not TradingMode.MANUAL and self.safety.killed_at is not None:
+            self.safety.killed_at = None
+            await self._save_state()
+        self.mode = mode
+        self._emit("mode", f"mode {mode.value}", "")
+
+    async def pause_entries(self, paused: bool) -> None:
+        self.paused = paused
+        text = "entries paused" if paused else "entries on"
+        self._emit("paused" if paused else "resumed", text, "")
+
+    # ---- queries (EngineControl) ----------------------------------------------------------------
+
+    def book(self, symbol: str) -> OrderBook | None:
+        return self.market.book(symbol)
+
+    def densities(self, symbol: str) -> list[Density]:
+        return self.market.densities(symbol)
+
+    def events_since(self, seq: int) -> tuple[int, Sequence[AppEvent]]:
+        newer = [event for n, event in self._events if n > seq]
+        return self._event_seq, newer
+
+    def snapshot(self) -> EngineSnapshot:
+        now = self.clock_ms()
+        self._snapshot_version += 1
+        return EngineSnapshot(
+            version=self._snapshot_version,
+            status=self._status(now),
+            movers=self._mover_rows(),
+            signals=tuple(self._pending(signal, now) for signal in self.signals.values()),
+            positions=tuple(trade.position for trade in self.trades.values()),
+            breakeven=frozenset(s for s, trade in self.trades.items() if trade.breakeven),
+        )
+
+    @property
+    def blocked_reason(self) -> str:
+        """Why no entry can be made now, whatever the signal ("" when entries are possible)."""
+        if self._store_error:
+            return f"store unavailable: {self._store_error}"
+        if not self._margin_ok:
+            return self._margin_problem
+        if self.safety.killed_at is not None:
+            return "kill switch: drawdown limit hit"
+        if self.paused:
+            return "entries paused"
+        if self._data_age(self.receive_ms()) > self.config.risk.stale_data_s * 1000:
+            return "market data stale"
+        return ""
+
+    # ---- the public stream ----------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        async for raw in self.venue.market.messages():
+            self.on_frame(raw)
+            now = self.clock_ms()
+            if now >= self._next_housekeeping:
+                self._schedule_housekeeping(now)
+            if self.lockstep:
+                await self._settle()
+            if self._stopped.is_set():
+                return
+
+    async def _settle(self) -> None:
+        """Lockstep (simulated market, replays): let every order, exit and account update the
+        last frame caused finish before the next frame, so a run depends on its input alone."""
+        while True:
+            pending = [task for task in self._tasks if not task.done()]
+            if pending:
+                await asyncio.wait(pending)
+                continue
+            await asyncio.sleep(0)
+            if not self._account_idle.is_set():
+                await self._account_idle.wait()
+                continue
+            if all(task.done() for task in self._tasks):
+                return
+
+    def on_frame(self, raw: bytes) -> None:
+        """One public frame: market state, paper fills, then signals and exits it can trigger."""
+        started = time.perf_counter()
+        try:
+            message = decode_frame(raw)
+        except DecodeError as exc:
+            self.market.stats.malformed[exc.kind] += 1
+            return
+        self._messages += 1
+        self.market.on_message(message)
+        kind = type(message)
+        if kind is TradeMessage:
+            self._last_data_ms = self.receive_ms()
+            self._on_trades(message, started)
+        elif kind is BookMessage:
+            self._last_data_ms = self.receive_ms()
+            symbol = message.symbol
+            if symbol in self._last_price:
+                now = message.ts
+                if now - self._last_eval.get(symbol, 0) >= self.config.engine.eval_interval_ms:
+                    self._evaluate(symbol, now, started)
+        elif kind is TickerMessage:
+            account = self.exchange
+            mark = message.fields.get("mark_price")
+            if mark and isinstance(account, MarkSink):
+                account.on_mark(message.symbol, mark, message.ts)
+
+    def _on_trades(self, message: TradeMessage, started: float) -> None:
+        symbol = message.symbol
+        account = self.exchange
+        if isinstance(account, TradeSink):
+            for trade in message.trades:
+                account.on_trade(trade)
+        prints = message.prints
+        if not prints:
+            return
+        first, last = prints[0][1], prints[-1][1]
+        self._prev_price[symbol] = self._last_price.get(symbol, first)
+        self._last_price[symbol] = last
+        prices = self._prices.get(symbol)
+        if prices is None:
+            prices = self._prices[symbol] = deque(maxlen=SPARKLINE_POINTS)
+        prices.append(last)
+        now = message.ts
+        self._evaluate(symbol, now, started)
+        trade = self.trades.get(symbol)
+        if (
+            trade is not None and not trade.closing
+            and now - trade.last_exit_check >= self.config.engine.exit_check_ms
+        ):
+            trade.last_exit_check = now
+            self._check_exits(trade, now, last)
+
+    def _evaluate(self, symbol: str, now: int, started: float) -> None:
+        """Find signals on `symbol`; new ones are shown, and entered at once in auto mode."""
+        self._last_eval[symbol] = now
+        trend = self.market.trend(symbol)
+        if trend is Trend.FLAT:
+            return
+        tracker = self.market.tracker(symbol)
+        if tracker is None or not tracker.densities():
+            return
+        rules = self._rules_of(symbol)[0]
+        instrument = self.instruments.get(symbol)
+        tape = self.market.tape(symbol)
+        assert tape is not None
+        last = self._last_price[symbol]
+        found = find_signals(
+            symbol, now, trend, last, self._prev_price.get(symbol, last), tracker.densities(),
+            tape, instrument.tick_size if instrument else 0.0, rules,
+            book_valid=self.market.book_valid(symbol),
+            change_24h_pct=self.market.change_24h(symbol),
+        )
+        for signal in found:
+            key = (symbol, signal.kind, signal.density_id)
+            if key in self._signal_keys:
+                continue
+            self._signal_keys.add(key)
+            self.signals[signal.id] = signal
+            self._emit(
+                "signal",
+                f"{signal.kind.value} {signal.side.value} {symbol} @ {signal.entry_price:g} "
+                f"stop {signal.stop_loss:g}: " + "; ".join(signal.reasons),
+                symbol,
+            )
+            trade = self.trades.get(symbol)
+            if (
+                trade is not None and trade.kind is SignalKind.BOUNCE
+                and signal.kind is SignalKind.BREAKOUT and signal.density_id == trade.density_id
+            ):
+                self._spawn(self._bounce_broken(trade, signal, started))
+            elif self.mode is TradingMode.AUTO:
+                self._spawn(self._enter(signal, "auto", started))
+            else:
+                self._spawn(self._save_signal(signal))
+
+    # ---- entries --------------------------------------------------------------------------------
+
+    async def _enter(self, signal: Signal, trigger: str, started: float) -> None:
+        """Checks, then a market order with the stop-loss attached, then the position verified."""
+        symbol = signal.symbol
+        if symbol in self._busy:
+            await self._decide(signal, "refused", checks=(
+                CheckOutcome("no_order_in_flight", False, f"an order on {symbol} is in flight"),
+            ))
+            return
+        self._busy.add(symbol)
+        try:
+            if not await self._save_signal(signal):
+                return
+            self.signals.pop(signal.id, None)
+            now = self.clock_ms()
+            instrument = self.instruments.get(symbol)
+            balance = self.balance
+            blocked = self.blocked_reason
+            if instrument is None or balance is None or blocked:
+                why = blocked or ("no instrument" if instrument is None else "no balance yet")
+                self.handled.add(signal.id)
+                await self._decide(signal, "refused", checks=(CheckOutcome("engine", False, why),))
+                self._emit("refused", f"{symbol} {signal.kind.value}: {why}", symbol)
+                return
+            risk = self._rules_of(symbol)[2]
+            qty, sizing = size_entry(signal, balance, instrument, risk)
+            context = self._entry_context(signal, now, balance, instrument)
+            results = run_checks(context, qty, risk)
+            self.handled.add(signal.id)
+            checks = tuple(CheckOutcome(r.name, r.passed, r.detail) for r in results)
+            checks += (CheckOutcome("sizing", qty > 0, sizing),)
+            refused = failed(results) or ([] if qty > 0 else [sizing])
+            if refused:
+                await self._decide(signal, "refused", qty, checks)
+                names = ", ".join(
+                    f"{r.name} ({r.detail})" if not isinstance(r, str) else r for r in refused
+                )
+                self._emit("refused", f"{symbol} {signal.kind.value} refused: {names}", symbol)
+                return
+            await self._decide(signal, "accepted", qty, checks)
+            if not await self._ensure_leverage(symbol):
+                return
+            request = OrderRequest(
+                order_link_id=self.executor.link_ids.next("e"), symbol=symbol, side=signal.side,
+                qty=qty, order_type=OrderType.MARKET, stop_loss=signal.stop_loss,
+            )
+            answer = await self.executor.send(request, trigger=trigger, started=started)
+            if answer is None or answer.filled_qty <= 0:
+                return
+            await self._open_trade(signal, answer)
+        except JournalError as exc:
+            self._store_failed(exc)
+        finally:
+            self._busy.discard(symbol)
+
+    async def _open_trade(self, signal: Signal, answer: Order) -> None:
+        """Store the position the entry opened and make sure its stop-loss is on the exchange."""
+        symbol = signal.symbol
+        venue_position = await self._venue_position(symbol)
+        if venue_position is None:
+            self._emit(
+                "entry_gone", f"{symbol}: filled but the venue shows no position now", symbol,
+            )
+            return
+        position = replace(
+            venue_position, signal_id=signal.id, id=None, venue=self.exchange.name,
+            opened_at=venue_position.opened_at or answer.updated_at,
+        )
+        position.id = await self.journal.open_position(position)
+        trade = OpenTrade(
+            position, kind=signal.kind, density_id=signal.density_id,
+            entry_link_id=answer.order_link_id, entry_fee=answer.fee,
+        )
+        self.trades[symbol] = trade
+        await self._save_account()
+        self._emit(
+            "opened",
+            f"{position.side.value} {position.qty:g} {symbol} @ {position.entry_price:g} "
+            f"stop {position.stop_loss or 0:g} ({signal.kind.value})",
+            symbol,
+        )
+        if not position.protected:
+            await self._protect(trade, signal.stop_loss)
+
+    async def _protect(self, trade: OpenTrade, stop_loss: float) -> None:
+        """A position without a stop-loss: set it now, or close at market and raise an alert."""
+        symbol = trade.symbol
+        self._emit(
+            "unprotected", f"{symbol} has no stop-loss on the exchange: setting {stop_loss:g}",
+            symbol,
+        )
+        if await self.executor.set_stop(symbol, stop_loss):
+            await self._record_stop(trade, stop_loss, "set after entry: the venue had none")
+            return
+        self._emit(
+            "stop_loss_failed", f"{symbol}: closing at market, no stop-loss could be set", symbol,
+        )
+        await self._close(trade, "stop_loss_failed")
+
+    async def _ensure_leverage(self, symbol: str) -> bool:
+        """Set the configured leverage once per symbol and account before its first order."""
+        key = self._key(STATE_LEVERAGE, symbol)
+        if symbol in self._leverage_set:
+            return True
+        leverage = self.config.risk.leverage
+        if await self.journal.get_state(key) != leverage:
+            try:
+                await self.exchange.set_leverage(symbol, leverage)
+            except ExchangeError as exc:
+                self._emit("refused", f"{symbol}: leverage {leverage:g}x refused: {exc}", symbol)
+                return False
+            await self.journal.set_state(key, leverage, self.clock_ms())
+            self._emit("leverage", f"{symbol}: leverage set to {leverage:g}x", symbol)
+        self._leverage_set.add(symbol)
+        return True
+
+    async def _check_margin_mode(self) -> None:
+        """Isolated margin or no trading: the mode is account-wide and never changed silently."""
+        try:
+            mode = await self.exchange.margin_mode()
+        except ExchangeError as exc:
+            self._margin_ok, self._margin_problem = False, f"margin mode unknown: {exc}"
+        else:
+            self._margin_ok = mode is MarginMode.ISOLATED
+            self._margin_problem = (
+                "" if self._margin_ok
+                else f"account margin mode is {mode.value}; switch it to isolated to trade"
+            )
+        if not self._margin_ok:
+            self._emit("margin_mode", self._margin_problem, "")
+
+    def _entry_context(
+        self, signal: Signal, now: int, balance: Balance, instrument: Instrument,
+    ) -> EntryContext:
+        symbol = signal.symbol
+        density = self._density(symbol, signal.density_id)
+        override = self.config.symbols.get(symbol)
+        return EntryContext(
+            signal=signal,
+            now_ms=now,
+            symbol_enabled=override.enabled if override else True,
+            is_mover=self.movers is not None and symbol in self.movers.symbols,
+            already_handled=signal.id in self.handled,
+            open_positions=[trade.position for trade in self.trades.values()],
+            last_price=self._last_price.get(symbol, signal.entry_price),
+            density_exists=density is not None,
+            balance=balance,
+            day_start_equity=self.safety.day_start_equity or balance.equity,
+            day_realized_pnl=self.safety.day_realized_pnl,
+            recent_stop_times_ms=self.safety.recent_stops(now),
+            book_valid=self.market.book_valid(symbol),
+            data_age_ms=self._data_age(self.receive_ms()),
+            instrument=instrument,
+            fee_rate=self.fee_rate,
+            entries_paused=self.paused,
+        )
+
+    # ---- exits ----------------------------------------------------------------------------------
+
+    def _check_exits(self, trade: OpenTrade, now: int, last: float) -> None:
+        symbol = trade.symbol
+        exit_rules = self._rules_of(symbol)[1]
+        instrument = self.instruments.get(symbol)
+        position = trade.position
+        position.mark_price = last
+        position.unrealized_pnl = (last - position.entry_price) * position.qty * position.side.sign
+        if not trade.breakeven and instrument is not None:
+            stop = breakeven_stop(position, last, self.fee_rate, instrument.tick_size, exit_rules)
+            if stop is not None:
+                trade.breakeven = True
+                self._spawn(self._move_stop(trade, stop))
+        if trade.kind is None:
+            return
+        tape = self.market.tape(symbol)
+        assert tape is not None
+        decision = exit_decision(
+            position, trade.kind, trade.density_id, now, last, self.market.densities(symbol),
+            tape, exit_rules,
+        )
+        if decision is not None and symbol not in self._busy:
+            self._spawn(self._close(trade, decision.reason, decision.detail))
+
+    async def _bounce_broken(self, trade: OpenTrade, signal: Signal, started: float) -> None:
+        """The wall a bounce leans on is breaking (a breakout fired on it): the bounce's reason
+        is gone, so it closes; in auto mode the breakout is then entered like any other."""
+        await self._save_signal(signal)
+        await self._close(trade, "density_broken", f"breakout on its density: {signal.id}")
+        if self.mode is TradingMode.AUTO and signal.symbol not in self.trades:
+            await self._enter(signal, "auto", started)
+
+    async def _move_stop(self, trade: OpenTrade, stop: float) -> None:
+        symbol = trade.symbol
+        if await self.executor.set_stop(symbol, stop):
+            await self._record_stop(trade, stop, "break-even")
+            self._emit("breakeven", f"{symbol}: stop-loss moved to break-even {stop:g}", symbol)
+        else:
+            trade.breakeven = False
+
+    async def _close(self, trade: OpenTrade, reason: str, detail: str = "") -> None:
+        symbol = trade.symbol
+        if symbol in self._busy and reason not in {"close_all", "stop_loss_failed", "manual"}:
+            return
+        trade.closing = reason
+        self._busy.add(symbol)
+        try:
+            position = trade.position
+            self._emit("exit", f"{symbol}: {reason}" + (f" ({detail})" if detail else ""), symbol)
+            answer = await self.executor.close(symbol, position.side, position.qty, reason)
+            if answer is None or answer.filled_qty <= 0:
+                trade.closing = ""
+                return
+            venue_position = await self._venue_position(symbol)
+            if venue_position is None:
+                await self._finish(trade, answer.avg_price, reason, answer.fee)
+        except JournalError as exc:
+            self._store_failed(exc)
+        finally:
+            self._busy.discard(symbol)
+
+    async def _finish(
+        self, trade: OpenTrade, fallback_price: float, reason: str, fallback_fee: float = 0.0,
+    ) -> None:
+        """Record a closed position with its PnL; count it for the day and the stop streak.
+
+        The fallbacks stand for exit fills not seen on the private stream yet: the close
+        order's average price and fee, or the venue's exit price."""
+        if self.trades.get(trade.symbol) is not trade:
+            return
+        del self.trades[trade.symbol]
+        now = self.clock_ms()
+        exit_price, pnl, fees = trade.settle(fallback_price, fallback_fee)
+        await self.journal.close_position(
+            trade.position_id, now, exit_price=exit_price, exit_reason=reason, realized_pnl=pnl,
+            fees=fees,
+        )
+        self.safety.on_closed(pnl, reason, now)
+        await self._save_state()
+        position = trade.position
+        self._emit(
+            "closed",
+            f"{position.side.value} {position.qty:g} {trade.symbol} closed @ {exit_price:g}: "
+            f"{reason}, PnL {pnl:+.4f} USDT",
+            trade.symbol,
+        )
+
+    async def _record_stop(self, trade: OpenTrade, stop: float, note: str) -> None:
+        trade.position.stop_loss = stop
+        await self.journal.set_stop_loss(trade.position_id, stop, self.clock_ms(), note)
+
+    # ---- the private stream ---------------------------------------------------------------------
+
+    async def _account(self) -> None:
+        updates = self.exchange.updates()
+        while True:
+            self._account_idle.set()
+            try:
+                update = await anext(updates)
+            except StopAsyncIteration:
+                return
+            self._account_idle.clear()
+            try:
+                await self._on_update(update)
+            except JournalError as exc:
+                self._store_failed(exc)
+
+    async def _on_update(self, update: Order | Fill | Position) -> None:
+        if isinstance(update, Order):
+            await self.executor.record(update)
+        elif isinstance(update, Fill):
+            if update.order_link_id:
+                await self.journal.add_fill(update)
+            trade = self.trades.get(update.symbol)
+            if trade is not None:
+                trade.add_exit_fill(update)
+        else:
+            await self._on_position(update)
+        if isinstance(self.exchange, StatefulAccount) and not isinstance(update, Order):
+            await self._save_account()
+
+    async def _on_position(self, position: Position) -> None:
+        trade = self.trades.get(position.symbol)
+        if trade is None:
+            return
+        if position.qty <= 0 or position.closed_at is not None:
+            reason = position.exit_reason or trade.closing or self._guess_reason(trade, position)
+            fallback = position.exit_price or self._last_price.get(position.symbol, 0.0)
+            await self._finish(trade, fallback, reason)
+            return
+        if position.stop_loss != trade.position.stop_loss and position.stop_loss:
+            await self._record_stop(trade, position.stop_loss, "reported by the venue")
+
+    @staticmethod
+    def _guess_reason(trade: OpenTrade, position: Position) -> str:
+        """A close the engine did not send: the stop-loss if it filled at or beyond the stop."""
+        stop = trade.position.stop_loss
+        price = position.exit_price or position.mark_price
+        if stop and price:
+            long = trade.position.side is Side.BUY
+            if (price <= stop * 1.001) if long else (price >= stop * 0.999):
+                return "stop_loss"
+        return "closed_on_exchange"
+
+    # ---- housekeeping: balance, kill switch, signals' TTL, reconciliation, movers ---------------
+
+    async def _timer(self) -> None:
+        """Housekeeping when no data arrives (a stalled feed must still be noticed)."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_MS / 1000)
+            self._schedule_housekeeping(self.clock_ms())
+
+    def _schedule_housekeeping(self, now: int) -> None:
+        if self._housekeeping is not None and not self._housekeeping.done():
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_MS
+        self._housekeeping = self._spawn(self._housekeep(now))
+
+    async def _housekeep(self, now: int) -> None:
+        try:
+            await self._expire_signals(now)
+            await self._refresh_balance(now)
+            if now >= self._next_reconcile:
+                await self._reconcile(now)
+            if now >= self._next_movers:
+                await self._refresh_movers()
+            for symbol in self.market.take_resync_requests():
+                await self._resubscribe(symbol)
+        except JournalError as exc:
+            self._store_failed(exc)
+        except ExchangeError as exc:
+            self._emit("venue_error", f"housekeeping: {exc}", "")
+
+    async def _expire_signals(self, now: int) -> None:
+        for signal in list(self.signals.values()):
+            book_valid = self.market.book_valid(signal.symbol)
+            why = signal_still_valid(signal, self.market.densities(signal.symbol), book_valid, now)
+            if why is not None and self.signals.pop(signal.id, None) is not None:
+                self.handled.add(signal.id)
+                await self._decide(signal, "dropped", checks=(CheckOutcome("valid", False, why),))
+
+    async def _refresh_balance(self, now: int) -> None:
+        self.balance = await self.exchange.balance()
+        if self.safety.on_equity(self.balance.equity, now) and self.safety.killed_at is None:
+            self.safety.killed_at = now
+            await self._save_state()
+            self._emit(
+                "kill_switch",
+                f"equity {self.balance.equity:.2f} is "
+                f"{self.safety.drawdown_pct(self.balance.equity):.1f}% below its peak "
+                f"{self.safety.equity_peak:.2f}: closing everything",
+                "",
+            )
+            await self.close_all()
+
+    async def _reconcile(self, now: int) -> None:
+        """Positions and stop-losses as the venue has them; open orders resolved by id."""
+        self._next_reconcile = now + round(self.config.engine.reconcile_s * 1000)
+        try:
+            venue_positions = await self.exchange.positions()
+        except ExchangeError as exc:
+            self._emit("reconcile_skipped", f"positions unavailable: {exc}", "")
+            return
+        busy = frozenset(self._busy)
+        stored = [t.position for s, t in self.trades.items() if s not in busy]
+        venue_positions = [p for p in venue_positions if p.symbol not in busy]
+        for action in reconcile_positions(stored, venue_positions, busy):
+            if isinstance(action, Adopt):
+                await self._adopt(action.position)
+            elif isinstance(action, ClosedOutside):
+                trade = self.trades.get(action.stored.symbol)
+                if trade is not None:
+                    reason = trade.closing or self._guess_reason(trade, trade.position)
+                    await self._finish(trade, self._last_price.get(trade.symbol, 0.0), reason)
+            elif isinstance(action, Protect):
+                trade = self.trades.get(action.position.symbol)
+                if trade is not None:
+                    await self._protect(trade, self._protective_stop(action.position))
+            elif isinstance(action, StopChanged):
+                trade = self.trades.get(action.stored.symbol)
+                if trade is not None:
+                    await self._record_stop(trade, action.venue_stop, "reconciled with the venue")
+            elif isinstance(action, QtyChanged):
+                trade = self.trades.get(action.stored.symbol)
+                if trade is not None:
+                    trade.position.qty = action.venue.qty
+                    await self.journal.update_position(trade.position_id, now, qty=action.venue.qty)
+        await self._resolve_orders()
+
+    async def _adopt(self, position: Position) -> None:
+        stored = replace(position, id=None, venue=self.exchange.name, signal_id="")
+        stored.opened_at = stored.opened_at or self.clock_ms()
+        stored.id = await self.journal.open_position(stored)
+        self.trades[position.symbol] = OpenTrade(stored)
+        self._emit(
+            "adopted",
+            f"{position.side.value} {position.qty:g} {position.symbol} found on the venue "
+            f"(stop {position.stop_loss or 'none'}): now followed",
+            position.symbol,
+        )
+
+    def _protective_stop(self, position: Position) -> float:
+        """A stop for a position found without one: the stored stop, else `protect_stop_pct`
+        beyond the mark, on the tick grid away from the price."""
+        trade = self.trades.get(position.symbol)
+        if trade is not None and trade.position.stop_loss:
+            return trade.position.stop_loss
+        pct = self.config.engine.protect_stop_pct / 100.0
+        price = position.mark_price or self._last_price.get(position.symbol) or position.entry_price
+        instrument = self.instruments.get(position.symbol)
+        tick = instrument.tick_size if instrument else 0.0
+        if position.side is Side.BUY:
+            stop = price * (1 - pct)
+            return floor_to_step(stop, tick) if tick else stop
+        stop = price * (1 + pct)
+        return ceil_to_step(stop, tick) if tick else stop
+
+    async def _resolve_orders(self) -> None:
+        for order in await self.journal.open_orders(self.exchange.name):
+            if order.symbol in self._busy:
+                continue
+            try:
+                found = await self.exchange.order_by_link_id(order.symbol, order.order_link_id)
+            except ExchangeError:
+                continue
+            if found is not None:
+                await self.executor.record(found)
+            else:
+                self._spawn(self.executor.resolve(order.symbol, order.order_link_id))
+
+    async def _refresh_movers(self) -> None:
+        self._next_movers = self.clock_ms() + round(self.config.movers.refresh_s * 1000)
+        tickers = await self.venue.market.tickers()
+        movers = select_movers(self.instruments.values(), tickers, self.config.movers)
+        held = set(self.trades)
+        diff = diff_movers(self.watched, movers.symbols | held, held)
+        self.movers = movers
+        if diff.added:
+            await self.venue.market.subscribe(sorted(diff.added))
+        if diff.removed:
+            await self.venue.market.unsubscribe(sorted(diff.removed))
+            for symbol in diff.removed:
+                self.market.forget(symbol)
+        self.watched = (self.watched | diff.added) - diff.removed
+        if diff.added or diff.removed:
+            self._emit(
+                "movers",
+                f"watching {len(self.watched)}: +{len(diff.added)} -{len(diff.removed)}",
+                "",
+            )
+
+    async def _resubscribe(self, symbol: str) -> None:
+        """A gapped or crossed book heals from the stream's next snapshot, never from REST."""
+        await self.venue.market.unsubscribe([symbol])
+        await self.venue.market.subscribe([symbol])
+        self._emit("resync", f"{symbol}: book invalid, resubscribed for a fresh snapshot", symbol)
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    async def _venue_position(self, symbol: str) -> Position | None:
+        try:
+            positions = await self.exchange.positions()
+        except ExchangeError as exc:
+            self._emit("venue_error", f"positions unavailable: {exc}", symbol)
+            return None
+        return next((p for p in positions if p.symbol == symbol and p.qty > 0), None)
+
+    async def _save_signal(self, signal: Signal) -> bool:
+        try:
+            await self.journal.save_signal(signal)
+        except JournalError as exc:
+            self._store_failed(exc)
+            return False
+        return True
+
+    async def _decide(
+        self, signal: Signal, outcome: str, qty: float = 0.0,
+        checks: tuple[CheckOutcome, ...] = (),
+    ) -> None:
+        try:
+            decision = Decision(signal.id, self.clock_ms(), outcome, qty, checks)
+            await self.journal.add_decision(decision)
+        except JournalError as exc:
+            self._store_failed(exc)
+
+    async def _save_state(self) -> None:
+        try:
+            await self.journal.set_state(
+                self._key(STATE_SAFETY), self.safety.to_state(), self.clock_ms(),
+            )
+            await self._save_account()
+        except JournalError as exc:
+            self._store_failed(exc)
+
+    async def _save_account(self) -> None:
+        account = self.exchange
+        if isinstance(account, StatefulAccount):
+            await self.journal.set_state(
+                self._key(STATE_PAPER), account.export_state(), self.clock_ms(),
+            )
+
+    def _store_failed(self, exc: Exception) -> None:
+        first = not self._store_error
+        self._store_error = str(exc) or type(exc).__name__
+        if first:
+            text = f"store unavailable, no new entries: {self._store_error}"
+            self._emit("store_failed", text, "")
+
+    def _rules_of(self, symbol: str) -> tuple[SignalRules, ExitRules, RiskRules]:
+        rules = self._rules.get(symbol)
+        if rules is None:
+            strategy = self.config.strategy(symbol)
+            rules = self._rules[symbol] = (
+                SignalRules.from_config(strategy),
+                ExitRules.from_config(strategy),
+                RiskRules.from_config(self.config, symbol),
+            )
+        return rules
+
+    def _density(self, symbol: str, density_id: int) -> Density | None:
+        return next((d for d in self.market.densities(symbol) if d.id == density_id), None)
+
+    def _data_age(self, now: int) -> int:
+        return 0 if self._last_data_ms is None else max(0, now - self._last_data_ms)
+
+    def _key(self, template: str, symbol: str = "") -> str:
+        return template.format(venue=self.exchange.name, symbol=symbol)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("engine task failed", error=repr(exc))
+            self._emit("engine_error", f"internal error: {exc!r}", "")
+
+    def _emit(self, kind: str, message: str, symbol: str) -> None:
+        level = "alert" if kind in ALERT_KINDS else "info"
+        event = AppEvent(self.clock_ms(), kind, message, symbol, {"level": level})
+        self._event_seq += 1
+        self._events.append((self._event_seq, event))
+        self._outbox.put_nowait(event)
+        for listener in self.listeners:
+            listener(event)
+        (log.warning if level == "alert" else log.info)(message, kind=kind, symbol=symbol)
+
+    async def _write_events(self) -> None:
+        while (event := await self._outbox.get()) is not None:
+            try:
+                await self.journal.append_event(event)
+            except JournalError as exc:
+                self._store_failed(exc)
+
+    # ---- snapshot parts -------------------------------------------------------------------------
+
+    def _status(self, now: int) -> EngineStatus:
+        balance = self.balance
+        age = self._data_age(self.receive_ms())
+        stale = age > self.config.risk.stale_data_s * 1000
+        if self._stopped.is_set():
+            feed = FeedState.STOPPED
+        elif self._last_data_ms is None:
+            feed = FeedState.CONNECTING
+        else:
+            feed = FeedState.STALE if stale else FeedState.LIVE
+        exposure = sum(
+            t.position.qty * (t.position.mark_price or t.position.entry_price)
+            for t in self.trades.values()
+        )
+        day_pnl = self.safety.day_realized_pnl + sum(
+            t.position.unrealized_pnl for t in self.trades.values()
+        )
+        return EngineStatus(
+            now_ms=now,
+            venue=self.venue.name,
+            mode=self.mode,
+            entries_paused=self.paused,
+            blocked_reason=self.blocked_reason,
+            feed=feed,
+            data_age_ms=age,
+            latency_ms=self.executor.last_round_trip_ms,
+            equity=balance.equity if balance else 0.0,
+            available=balance.available if balance else 0.0,
+            exposure_usdt=exposure,
+            day_pnl=day_pnl,
+            store_ok=not self._store_error,
+            store_error=self._store_error,
+        )
+
+    def _mover_rows(self) -> tuple[MoverRow, ...]:
+        movers = self.movers
+        if movers is None:
+            return ()
+        ordered = [t.symbol for t in (*movers.gainers, *movers.losers)]
+        ordered += sorted(s for s in self.trades if s not in ordered)
+        rows = []
+        for rank, symbol in enumerate(ordered, start=1):
+            ticker = self.market.ticker(symbol)
+            prices = self._prices.get(symbol)
+            last = self._last_price.get(symbol) or (ticker.last_price if ticker else 0.0)
+            rows.append(MoverRow(
+                rank=rank,
+                symbol=symbol,
+                last_price=last,
+                change_24h_pct=self.market.change_24h(symbol) or 0.0,
+                turnover_24h=ticker.turnover_24h if ticker else 0.0,
+                trend=self.market.trend(symbol),
+                densities=len(self.market.densities(symbol)),
+                book_valid=self.market.book_valid(symbol),
+                prices=tuple(prices) if prices else (),
+                has_position=symbol in self.trades,
+            ))
+        return tuple(rows)
+
+    def _pending(self, signal: Signal, now: int) -> PendingSignal:
+        density = self._density(signal.symbol, signal.density_id)
+        last = self._last_price.get(signal.symbol, signal.entry_price)
+        return PendingSignal(
+            signal=signal,
+            expires_at=signal.created_at + signal.ttl_ms,
+            density_notional=density.notional if density else 0.0,
+            density_erosion=density.erosion if density else 0.0,
+            distance_pct=abs(signal.entry_price - last) / last * 100 if last else 0.0,
+        )

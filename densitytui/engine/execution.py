@@ -1,0 +1,260 @@
+"""Orders on the exchange (DESIGN.md §6): journal first, send once, resolve the unknown by id.
+
+Every order gets an `orderLinkId` made here (a per-instance prefix and a counter) and is written
+to the journal, status Created, before it is sent. An answer that never comes (timeout,
+connection lost) is resolved by asking the venue for that id, never by sending again. Entries
+carry their stop-loss; a position found without one gets it at once or is closed reduce-only at
+market. Close-all cancels and closes concurrently, then asks the venue until it reports flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from densitytui.engine.journal import Journal
+from densitytui.model import (
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+from densitytui.venues.base import (
+    Exchange,
+    ExchangeError,
+    OrderRejected,
+    OutcomeUnknown,
+    VenueUnavailable,
+)
+
+Emit = Callable[[str, str, str], None]
+"""(kind, message, symbol): an engine event; kinds ending in "alert" need the trader."""
+Sleep = Callable[[float], Awaitable[None]]
+
+LINK_ID_MAX = 36
+
+
+class LinkIds:
+    """`orderLinkId`s: `{prefix}-{counter}`, at most 36 characters of `[A-Za-z0-9_-]`.
+
+    The prefix names this engine instance (a restart takes a new one), so ids never repeat across
+    runs on one account; the counter keeps them unique within the run."""
+
+    def __init__(self, prefix: str) -> None:
+        if not prefix or len(prefix) > 24 or not all(c.isalnum() or c in "_-" for c in prefix):
+            raise ValueError(f"orderLinkId prefix {prefix!r}: 1-24 characters of A-Z a-z 0-9 _ -")
+        self.prefix = prefix
+        self._counter = 0
+
+    def next(self, tag: str) -> str:
+        self._counter += 1
+        link_id = f"{self.prefix}-{tag}{self._counter}"
+        assert len(link_id) <= LINK_ID_MAX
+        return link_id
+
+
+@dataclass(slots=True)
+class LatencyLog:
+    """Engine time from a trigger (the message or the keypress) to the order leaving the engine,
+    in µs, by what triggered it ("auto", "confirm")."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, trigger: str, started: float) -> None:
+        self.samples.setdefault(trigger, []).append((time.perf_counter() - started) * 1e6)
+
+
+@dataclass(slots=True, frozen=True)
+class ExecutionRules:
+    """Timeouts of the order path, from `[engine]`."""
+
+    order_timeout_s: float = 10.0
+    lookup_attempts: int = 10
+    lookup_interval_s: float = 0.5
+    close_all_attempts: int = 5
+    close_all_retry_s: float = 0.5
+
+
+class Executor:
+    """Sends orders for the engine and keeps the journal in step with what the venue answered."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        journal: Journal,
+        link_ids: LinkIds,
+        clock_ms: Callable[[], int],
+        emit: Emit,
+        rules: ExecutionRules = ExecutionRules(),
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.exchange = exchange
+        self.journal = journal
+        self.link_ids = link_ids
+        self.clock_ms = clock_ms
+        self.emit = emit
+        self.rules = rules
+        self.sleep = sleep
+        self.latency = LatencyLog()
+        # Round trip of the last request that got an answer, in ms (the status bar shows it).
+        self.last_round_trip_ms: float | None = None
+
+    # ---- one order
+
+    async def send(
+        self, request: OrderRequest, *, trigger: str = "", started: float | None = None,
+    ) -> Order | None:
+        """Journal, send, record the answer. None when the venue refused or never placed it."""
+        now = self.clock_ms()
+        order = Order(
+            order_link_id=request.order_link_id, symbol=request.symbol, side=request.side,
+            qty=request.qty, order_type=request.order_type, status=OrderStatus.CREATED,
+            created_at=now, price=request.price, stop_loss=request.stop_loss,
+            reduce_only=request.reduce_only, updated_at=now,
+        )
+        await self.journal.insert_order(order, self.exchange.name)
+        if started is not None:
+            self.latency.add(trigger, started)
+        sent = time.perf_counter()
+        try:
+            answer = await asyncio.wait_for(
+                self.exchange.place_order(request), self.rules.order_timeout_s,
+            )
+        except OrderRejected as rejection:
+            await self.journal.update_order(
+                request.order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+                reject_code=rejection.ret_code, reject_reason=rejection.ret_msg,
+            )
+            self.emit(
+                "order_rejected",
+                f"{request.side.value} {request.qty:g} {request.symbol} rejected: {rejection}",
+                request.symbol,
+            )
+            return None
+        except (TimeoutError, OutcomeUnknown, VenueUnavailable) as exc:
+            await self.journal.update_order(
+                request.order_link_id, self.clock_ms(), status=OrderStatus.UNKNOWN,
+                reject_reason=str(exc) or type(exc).__name__,
+            )
+            self.emit(
+                "order_unknown",
+                f"no answer for {request.order_link_id} ({exc or 'timeout'}); asking the venue",
+                request.symbol,
+            )
+            answer = await self.resolve(request.symbol, request.order_link_id)
+            if answer is None:
+                return None
+        except ExchangeError as exc:
+            await self.journal.update_order(
+                request.order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+                reject_code=exc.ret_code, reject_reason=exc.ret_msg,
+            )
+            self.emit("order_rejected", f"{request.order_link_id}: {exc}", request.symbol)
+            return None
+        self.last_round_trip_ms = (time.perf_counter() - sent) * 1000
+        await self.record(answer)
+        return answer
+
+    async def resolve(self, symbol: str, order_link_id: str) -> Order | None:
+        """Ask the venue for an order whose answer was lost, until it says; never resend.
+
+        None when the venue never knew it (after `lookup_attempts` answers of "no such order"),
+        which is recorded as a rejection so the id is never used again."""
+        misses = 0
+        while misses < self.rules.lookup_attempts:
+            try:
+                found = await self.exchange.order_by_link_id(symbol, order_link_id)
+            except ExchangeError as exc:
+                self.emit("order_lookup_failed", f"{order_link_id}: {exc}", symbol)
+                await self.sleep(self.rules.lookup_interval_s)
+                continue
+            if found is not None:
+                self.emit(
+                    "order_resolved",
+                    f"{order_link_id} found on the venue: {found.status.value}", symbol,
+                )
+                return found
+            misses += 1
+            await self.sleep(self.rules.lookup_interval_s)
+        await self.journal.update_order(
+            order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+            reject_reason="never reached the venue (not found by orderLinkId)",
+        )
+        self.emit("order_not_placed", f"{order_link_id} was never placed", symbol)
+        return None
+
+    async def record(self, order: Order) -> Order | None:
+        """What the venue reports about one of our orders, into the journal (never backwards)."""
+        if not order.order_link_id:
+            return None
+        try:
+            return await self.journal.update_order(
+                order.order_link_id, order.updated_at or self.clock_ms(), status=order.status,
+                order_id=order.order_id or None, filled_qty=order.filled_qty,
+                avg_price=order.avg_price, fee=order.fee, reject_code=order.reject_code,
+                reject_reason=order.reject_reason or None,
+            )
+        except LookupError:
+            return None
+
+    # ---- stops and closes
+
+    async def set_stop(self, symbol: str, stop_loss: float) -> bool:
+        """Put the stop-loss on the position at the venue; False (and an event) if refused."""
+        try:
+            await self.exchange.set_stop_loss(symbol, stop_loss)
+        except ExchangeError as exc:
+            text = f"{symbol}: stop-loss {stop_loss:g} refused: {exc}"
+            self.emit("stop_loss_failed", text, symbol)
+            return False
+        return True
+
+    async def close(self, symbol: str, side: Side, qty: float, reason: str) -> Order | None:
+        """A reduce-only market close of `qty` of a `side` position."""
+        request = OrderRequest(
+            order_link_id=self.link_ids.next("x"), symbol=symbol, side=side.opposite, qty=qty,
+            order_type=OrderType.MARKET, reduce_only=True,
+        )
+        self.emit("closing", f"closing {side.value} {qty:g} {symbol}: {reason}", symbol)
+        return await self.send(request)
+
+    async def close_all(self) -> tuple[bool, dict[str, Order]]:
+        """Cancel every order and close every position concurrently, then verify flat.
+
+        Retries the whole round until the venue reports no position (a failed cancel or close is
+        tried again); flat is False, with an alert, when positions remain after the last round.
+        Also returns the filled close of each symbol, for the PnL of what it closed."""
+        closes: dict[str, Order] = {}
+        for attempt in range(1, self.rules.close_all_attempts + 1):
+            positions = await self._positions()
+            if positions is not None and not positions:
+                return True, closes
+            jobs: list[Awaitable[object]] = [self._cancel_all()]
+            jobs += [self.close(p.symbol, p.side, p.qty, "close all") for p in positions or ()]
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    self.emit("close_all_error", f"attempt {attempt}: {result}", "")
+                elif isinstance(result, Order) and result.filled_qty > 0:
+                    closes[result.symbol] = result
+            remaining = await self._positions()
+            if remaining is not None and not remaining:
+                return True, closes
+            await self.sleep(self.rules.close_all_retry_s)
+        self.emit("close_all_alert", "close all: the venue still reports open positions", "")
+        return False, closes
+
+    async def _positions(self) -> list[Position] | None:
+        try:
+            return [p for p in await self.exchange.positions() if p.qty > 0]
+        except ExchangeError as exc:
+            self.emit("close_all_error", f"positions unavailable: {exc}", "")
+            return None
+
+    async def _cancel_all(self) -> None:
+        await self.exchange.cancel_all()
+
