@@ -33,7 +33,9 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   Bybit's cancel reason for a market order that found nothing to fill). Every rejected order
   is recorded (status Rejected, code, reason) and found by its orderLinkId, except a duplicate
   (it would overwrite the original) and a qty or stop-loss that is not a finite number (10001:
-  the stored account is strict JSON).
+  the stored account is strict JSON). The account remembers the last `remembered_orders`
+  orders (config `[paper]`), enough to resolve an unknown outcome; an older orderLinkId is
+  forgotten, and no longer a duplicate.
 - Reduce-only orders only shrink the position and are cut to its size; they are exempt from the
   minimum qty and notional, as on Bybit.
 - Isolated margin: a position locks notional / leverage plus a reserve for the closing fee.
@@ -67,8 +69,8 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   order filter does, and returns their order ids since they have no orderLinkId. A triggered
   stop cannot be cancelled.
 - `export_state` gives the account as plain data (JSON-ready, versioned): wallet, leverage per
-  symbol, positions with their stops, every order by orderLinkId, and the id counters, so order
-  and execution ids never repeat. `restore_state` puts it back into a broker built on the same
+  symbol, positions with their stops, the remembered orders, and the id counters, so order and
+  execution ids never repeat. `restore_state` puts it back into a broker built on the same
   instruments, so a restart continues the same account. Market state (last prices, marks, what
   fills took from the books) is not kept: the restarted engine sees fresh books.
 """
@@ -215,6 +217,7 @@ class PaperBroker(Exchange):
         taker_fee_pct: float = 0.055,
         leverage: float = 10.0,
         mark_max_age_ms: int = 30_000,
+        remembered_orders: int = 1_000,
         name: str = "paper",
     ) -> None:
         self.name = name
@@ -225,6 +228,7 @@ class PaperBroker(Exchange):
         self._fee_rate = taker_fee_pct / 100
         self._default_leverage = leverage
         self._mark_max_age_ms = mark_max_age_ms
+        self._remembered_orders = remembered_orders
         self._leverage: dict[str, float] = {}
         self._wallet = starting_balance
         self._holdings: dict[str, _Holding] = {}
@@ -247,8 +251,8 @@ class PaperBroker(Exchange):
         clock: Clock,
         name: str = "paper",
     ) -> PaperBroker:
-        """Starting balance and fee from `[paper]`; default leverage, and the age after which a
-        mark price is too old to use (market data is stale), from `[risk]`."""
+        """Starting balance, fee and orders remembered from `[paper]`; default leverage, and the
+        age after which a mark price is too old to use (market data is stale), from `[risk]`."""
         return cls(
             instruments,
             book_for,
@@ -257,6 +261,7 @@ class PaperBroker(Exchange):
             taker_fee_pct=config.paper.taker_fee_pct,
             leverage=config.risk.leverage,
             mark_max_age_ms=round(config.risk.stale_data_s * 1000),
+            remembered_orders=config.paper.remembered_orders,
             name=name,
         )
 
@@ -288,6 +293,8 @@ class PaperBroker(Exchange):
             updated_at=now,
         )
         self._orders[link_id] = order
+        if len(self._orders) > self._remembered_orders:
+            del self._orders[next(iter(self._orders))]
         try:
             grid, steps, fills, stop = self._accept(request)
         except OrderRejected as rejection:
@@ -784,7 +791,7 @@ class PaperBroker(Exchange):
                 holding = self._holding_from(item)
                 holdings[holding.symbol] = holding
             orders = {}
-            for item in state["orders"]:
+            for item in state["orders"][-self._remembered_orders :]:
                 order = _order_from(item)
                 orders[order.order_link_id] = order
             leverage = {str(symbol): float(value) for symbol, value in state["leverage"].items()}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from paper_desk import FEE, Desk
+from paper_desk import FEE, TEST, Desk
 
 from densitytui.model import Fill, OrderRequest, OrderStatus, Position, Side
 from densitytui.venues.base import OrderRejected
-from densitytui.venues.paper import PaperStateError
+from densitytui.venues.paper import PaperBroker, PaperStateError
 
 
 async def _traded() -> Desk:
@@ -118,3 +118,21 @@ async def test_malformed_state_is_refused_and_leaves_the_account_alone() -> None
         fresh.broker.restore_state(missing)
     assert fresh.broker.export_state()["wallet"] == 1_000.0
     assert await fresh.broker.positions() == []
+
+
+async def test_the_account_remembers_the_last_orders_only() -> None:
+    desk = Desk()
+    desk.broker = PaperBroker([TEST], desk.books.get, lambda: desk.now, remembered_orders=3)
+    desk.show([(99.9, 50)], [(100.0, 50)])
+    for number in range(5):
+        await desk.order(Side.BUY if number % 2 == 0 else Side.SELL, 0.1, link=f"o{number}")
+    assert await desk.broker.order_by_link_id("TESTUSDT", "o1") is None
+    kept = await desk.broker.order_by_link_id("TESTUSDT", "o2")
+    assert kept is not None and kept.status is OrderStatus.FILLED
+    state = desk.broker.export_state()
+    assert [order["order_link_id"] for order in state["orders"]] == ["o2", "o3", "o4"]
+    smaller = PaperBroker([TEST], desk.books.get, lambda: desk.now, remembered_orders=2)
+    smaller.restore_state(state)
+    assert [order["order_link_id"] for order in smaller.export_state()["orders"]] == ["o3", "o4"]
+    # The forgotten id is free again.
+    await desk.order(Side.BUY, 0.1, link="o0")
