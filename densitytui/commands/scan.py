@@ -1,30 +1,72 @@
 """`densitytui scan FILE...`: a density screener over recorded Bybit messages.
 
 The files are replayed, in the order given, through one market engine as fast as it goes; each
-density lifecycle event is printed as it happens, then a summary. Outcomes follow
+density lifecycle event is printed as it happens, in time order, then a summary. Outcomes follow
 `densitytui.market.densities`; a density still there at the end counts as held when price
 tested it, else as open.
+
+Units and rounding. Prices are USDT, rounded to the tick: the one given with `--tick`, else the
+tracker's guess from the book. Sizes are in the base coin (the symbol without its USDT suffix),
+rounded to the most decimals the book's own size strings use; notional is USDT. JSON numbers are
+rounded the same way, so they carry no float noise.
+
+A recording has no instrument rules: `--tick SYMBOL=TICK` gives a symbol's tick (the sim's
+recordings: its ticks are in `densitytui.venues.sim.instruments`); nothing is taken from the sim
+by symbol name, since a real recording of the same symbol may differ. A recording without
+tickers has no 24 h change either: `--change-24h SYMBOL=PCT` gives it, and the output says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 import orjson
 
 from densitytui.commands.settings import config_or_exit
+from densitytui.market.decode import KIND_BOOK, KIND_TICKER, KIND_TRADE
 from densitytui.market.engine import MarketEngine
-from densitytui.model import DensityEvent, DensityEventKind, DensityOutcome
+from densitytui.model import Density, DensityEvent, DensityEventKind, DensityOutcome, Instrument
 from densitytui.venues.recording import Recording, RecordingError
 
 PROGRESS_MIN_BYTES = 1 << 20
 PROGRESS_EVERY = 4096
 OUTCOMES = [o.value for o in DensityOutcome] + ["open"]
+MARKET_KINDS = (KIND_BOOK, KIND_TRADE, KIND_TICKER)
+# Book levels a side read to learn how many decimals a symbol's sizes have.
+SIZE_SAMPLE = 50
+
+LEGEND = """\
+outcomes (on gone events and in the summary):
+  eaten         its walls were traded away: trades took at least as much as cancels
+  held          price tested it and it outlived the test: it left the distance or depth
+                window, or its walls were taken down while price was away; at the end of
+                a replay, a density still there that was tested
+  spoof         its walls went, and more than spoof_pulled_pct of what it lost was pulled
+  pulled        its walls went, mostly pulled (cancelled) but below the spoof share
+  out_of_range  it left the distance window (max_distance_pct of mid) or the book's depth
+                window, untested
+  faded         the auto threshold (auto_turnover_fraction) rose above it; it lost nothing
+  open          still there at the end of the replay, never tested (summary only)
+flags (on every event):
+  confirmed     it has lived min_lifetime_s: only confirmed densities give signals
+  tested        a trade printed within bounce_max_distance_pct of its levels
+  spoof         more than spoof_pulled_pct of what it has lost so far was pulled
+  frozen        its book was invalid (sequence gap, crossed) at the time
+units: prices in USDT rounded to the tick; sizes (size, peak, eaten, pulled) in the base
+coin rounded to the book's size decimals; notional in USDT. `price` is the density's anchor
+level (its largest); a cluster also shows its range of levels.
+time order: when a density's walls go, its outcome waits trade_match_s for trades printed
+before the book showed the loss; the gone event is printed when the outcome is decided, with
+that time, and says when the walls went ("decided later").
+exit status: 0 done; 1 a file was empty, held no Bybit market message, or only malformed
+lines; 2 a file or an option could not be read."""
 
 
 def register(
@@ -36,9 +78,12 @@ def register(
         description="Replay recorded Bybit v5 public messages (NDJSON, .gz, or Bybit history "
         ".zip files holding *_obNNN.data) through the market engine and print every density "
         "event, then a summary line. With --json each event is one JSON object per line "
-        "(event, symbol, side, price, size, notional, peak, erosion, eaten, pulled, spoof, ts, "
-        "and outcome on gone events) and the summary is a JSON object with \"summary\": true. "
-        "Exit status 2 if a file cannot be read.",
+        "(event, symbol, side, price, price_low, price_high, levels, size, notional, peak, "
+        "erosion, eaten, pulled, spoof, confirmed, tested, frozen, ts, id; outcome on gone "
+        "events, and gone_at when the outcome was decided later) and the summary is a JSON "
+        "object with \"summary\": true.",
+        epilog=LEGEND,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="recordings, replayed in order")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -47,10 +92,55 @@ def register(
         help='end with {"SYMBOL": {"bids": [[price, size], ...], "asks": [...]}}: the N best '
         "levels a side, strings exactly as received",
     )
+    parser.add_argument(
+        "--change-24h", action="append", default=[], type=_change, metavar="SYMBOL=PCT",
+        help="the 24 h change of SYMBOL in %% (e.g. BTCUSDT=+8.1), for recordings without "
+        "tickers, so the trend can be judged; repeatable",
+    )
+    parser.add_argument(
+        "--tick", action="append", default=[], type=_tick, metavar="SYMBOL=TICK",
+        help="the tick size of SYMBOL (e.g. BTCUSDT=0.1) instead of guessing it from the book; "
+        "repeatable",
+    )
     parser.set_defaults(func=run)
 
 
+def _pair(text: str) -> tuple[str, Decimal]:
+    symbol, sep, value = text.partition("=")
+    if not sep or not symbol.strip():
+        raise argparse.ArgumentTypeError(f"expected SYMBOL=NUMBER, got {text!r}")
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number (in {text!r})") from None
+    if not number.is_finite():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number (in {text!r})")
+    return symbol.strip().upper(), number
+
+
+def _change(text: str) -> tuple[str, float]:
+    symbol, number = _pair(text)
+    return symbol, float(number)
+
+
+def _tick(text: str) -> tuple[str, float]:
+    symbol, number = _pair(text)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"a tick must be positive (in {text!r})")
+    return symbol, float(number)
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _scan(args)
+    except BrokenPipeError:
+        # The reader went away (`scan ... | head`): stop quietly, as other filters do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _scan(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
     if args.final_book < 0:
         print("densitytui scan: --final-book must be 0 or more", file=sys.stderr)
@@ -60,31 +150,43 @@ def run(args: argparse.Namespace) -> int:
     except RecordingError as exc:
         print(f"densitytui scan: cannot read {exc}", file=sys.stderr)
         return 2
-    engine = MarketEngine(config)
+    changes = dict(args.change_24h)
+    engine = MarketEngine(config, change_24h=changes)
+    for symbol, tick in args.tick:
+        engine.set_instrument(Instrument(symbol, tick, 0.0, 0.0, 0.0, 0.0))
     out = sys.stdout
+    units = _Units(engine)
     write = _json_line if args.json else _text_line
+    if changes and not args.json:
+        given = ", ".join(f"{symbol} {pct:+.2f} %" for symbol, pct in changes.items())
+        out.write(f"24 h change given explicitly (--change-24h), not from tickers: {given}\n")
     progress = _Progress(recordings, sys.stderr)
     tally = _Tally()
+    problems = []
     try:
         for recording in recordings:
+            before = _Counts(engine)
             for count, frame in enumerate(recording):
                 events = engine.on_frame(frame)
                 if events:
-                    _emit(events, engine, write, out, tally)
+                    _emit(events, engine, units, write, out, tally)
                 if count % PROGRESS_EVERY == 0:
                     progress.show(recording)
+            problem = before.problem(engine, recording)
+            if problem:
+                problems.append(problem)
     except RecordingError as exc:
         progress.clear()
         print(f"densitytui scan: cannot read {exc}", file=sys.stderr)
         return 2
-    _emit(engine.finish(), engine, write, out, tally)
+    _emit(engine.finish(), engine, units, write, out, tally)
     progress.clear()
     for symbol in engine.symbols:
         tracker = engine.tracker(symbol)
         if tracker is not None:
             for density in tracker.densities():
                 tally.end(density.tested_at is not None, density.confirmed)
-    summary = _summary(engine, tally)
+    summary = _summary(engine, tally, changes)
     if args.json:
         out.write(orjson.dumps(summary).decode() + "\n")
     else:
@@ -96,7 +198,73 @@ def run(args: argparse.Namespace) -> int:
             if book is not None:
                 books[symbol] = book.raw_top(args.final_book)
         out.write(orjson.dumps(books).decode() + "\n")
-    return 0
+    for problem in problems:
+        print(f"densitytui scan: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+class _Counts:
+    """The engine's message counters before a file, to tell what that file held."""
+
+    def __init__(self, engine: MarketEngine) -> None:
+        stats = engine.stats
+        self.total = stats.total_messages
+        self.malformed = stats.total_malformed
+        self.market = sum(stats.messages[kind] for kind in MARKET_KINDS)
+
+    def problem(self, engine: MarketEngine, recording: Recording) -> str | None:
+        """Why the file gave nothing to scan, or None."""
+        stats = engine.stats
+        lines = stats.total_messages - self.total
+        malformed = stats.total_malformed - self.malformed
+        market = sum(stats.messages[kind] for kind in MARKET_KINDS) - self.market
+        if lines == 0:
+            return f"{recording.path}: the file is empty (no messages)"
+        if malformed == lines:
+            return f"{recording.path}: all {lines:,} lines are malformed (no Bybit message read)"
+        if market == 0:
+            return (
+                f"{recording.path}: no Bybit market messages (orderbook, publicTrade, tickers) "
+                f"among {lines:,} lines"
+            )
+        return None
+
+
+class _Units:
+    """How to round one symbol's prices and sizes, learnt from its tick and its book."""
+
+    def __init__(self, engine: MarketEngine) -> None:
+        self.engine = engine
+        self._known: dict[str, tuple[int, int]] = {}
+
+    def decimals(self, symbol: str) -> tuple[int, int]:
+        """(price decimals, size decimals)."""
+        known = self._known.get(symbol)
+        if known is not None:
+            return known
+        tracker = self.engine.tracker(symbol)
+        tick = tracker.tick if tracker is not None else None
+        price_places = _places(f"{tick:.10f}") if tick else 8
+        size_places = 0
+        book = self.engine.book(symbol)
+        if book is not None:
+            top = book.raw_top(SIZE_SAMPLE)
+            for _, size in top["bids"] + top["asks"]:
+                size_places = max(size_places, _places(size))
+        places = (price_places, size_places)
+        if tick:
+            self._known[symbol] = places
+        return places
+
+
+def _places(number: str) -> int:
+    """Decimals a number string needs (trailing zeros dropped): "0.10" → 1, "5" → 0."""
+    _, _, fraction = number.partition(".")
+    return len(fraction.rstrip("0"))
+
+
+def base_coin(symbol: str) -> str:
+    return symbol.removesuffix("USDT") or symbol
 
 
 class _Tally:
@@ -127,54 +295,99 @@ class _Tally:
 
 
 def _emit(
-    events: Sequence[DensityEvent], engine: MarketEngine, write: Any, out: TextIO, tally: _Tally,
+    events: Sequence[DensityEvent], engine: MarketEngine, units: _Units, write: Any,
+    out: TextIO, tally: _Tally,
 ) -> None:
     for event in events:
         tally.add(event)
         tracker = engine.tracker(event.density.symbol)
         spoof = tracker.is_spoof(event.density) if tracker is not None else False
-        out.write(write(event, spoof))
+        out.write(write(event, spoof, units.decimals(event.density.symbol)))
 
 
-def event_record(event: DensityEvent, spoof: bool) -> dict[str, Any]:
-    """The JSON form of one event (`scan --json`)."""
+def _decided_later(event: DensityEvent) -> bool:
+    return event.kind is DensityEventKind.GONE and event.ts > event.density.last_seen
+
+
+def event_record(event: DensityEvent, spoof: bool, places: tuple[int, int]) -> dict[str, Any]:
+    """The JSON form of one event (`scan --json`), rounded to tick and size decimals."""
     density = event.density
+    price_places, size_places = places
     record: dict[str, Any] = {
         "event": event.kind.value,
         "symbol": density.symbol,
         "side": density.side.value,
-        "price": density.price,
-        "size": density.size,
-        "notional": density.notional,
-        "peak": density.peak_size,
-        "erosion": density.erosion,
-        "eaten": density.eaten,
-        "pulled": density.pulled,
+        "price": round(density.price, price_places),
+        "price_low": round(density.price_low, price_places),
+        "price_high": round(density.price_high, price_places),
+        "levels": density.levels,
+        "size": round(density.size, size_places),
+        "notional": round(density.price * density.size, 2),
+        "peak": round(density.peak_size, size_places),
+        "erosion": round(density.erosion, 4),
+        "eaten": round(density.eaten, size_places),
+        "pulled": round(density.pulled, size_places),
         "spoof": spoof,
         "ts": event.ts,
         "id": density.id,
-        "levels": density.levels,
         "confirmed": density.confirmed,
         "tested": density.tested_at is not None,
+        "frozen": density.frozen,
     }
     if event.outcome is not None:
         record["outcome"] = event.outcome.value
+    if _decided_later(event):
+        record["gone_at"] = density.last_seen
     return record
 
 
-def _json_line(event: DensityEvent, spoof: bool) -> str:
-    return orjson.dumps(event_record(event, spoof)).decode() + "\n"
+def _json_line(event: DensityEvent, spoof: bool, places: tuple[int, int]) -> str:
+    return orjson.dumps(event_record(event, spoof, places)).decode() + "\n"
 
 
-def _text_line(event: DensityEvent, spoof: bool) -> str:
+def _flags(density: Density, spoof: bool) -> str:
+    flags = [
+        name
+        for name, on in (
+            ("confirmed", density.confirmed),
+            ("tested", density.tested_at is not None),
+            ("spoof", spoof),
+            ("frozen", density.frozen),
+        )
+        if on
+    ]
+    return " ".join(flags) or "-"
+
+
+def _text_line(event: DensityEvent, spoof: bool, places: tuple[int, int]) -> str:
     density = event.density
-    outcome = f"  -> {event.outcome.value}" if event.outcome is not None else ""
+    price_places, size_places = places
+    coin = base_coin(density.symbol)
+
+    def price(value: float) -> str:
+        return f"{value:.{price_places}f}"
+
+    def size(value: float) -> str:
+        return f"{value:.{size_places}f} {coin}"
+
+    where = f"{price(density.price)} USDT"
+    if density.levels > 1:
+        low, high = price(density.price_low), price(density.price_high)
+        where += f" ({low}-{high}, {density.levels} levels)"
+    outcome = ""
+    if event.outcome is not None:
+        outcome = f"  -> {event.outcome.value}"
+        if _decided_later(event):
+            outcome += (
+                f" (decided later: walls went at {_time(density.last_seen)}, "
+                "after waiting for late trades)"
+            )
     return (
         f"{_time(event.ts)}  {event.kind.value:<9} {density.symbol:<10} {density.side.value:<3} "
-        f"{density.price:>14.8g}  size {density.size:<12.6g} notional {density.notional:>13,.0f}"
-        f"  peak {density.peak_size:<12.6g} erosion {density.erosion * 100:5.1f}%"
-        f"  eaten {density.eaten:<10.6g} pulled {density.pulled:<10.6g}"
-        f" spoof {'yes' if spoof else 'no '}{outcome}\n"
+        f"{where}  size {size(density.size)}  "
+        f"notional {density.price * density.size:,.0f} USDT  peak {size(density.peak_size)}  "
+        f"erosion {density.erosion * 100:.1f}%  eaten {size(density.eaten)}  "
+        f"pulled {size(density.pulled)}  [{_flags(density, spoof)}]{outcome}\n"
     )
 
 
@@ -183,8 +396,20 @@ def _time(ts: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ts % 1000:03d}"
 
 
-def _summary(engine: MarketEngine, tally: _Tally) -> dict[str, Any]:
+def _summary(engine: MarketEngine, tally: _Tally, changes: dict[str, float]) -> dict[str, Any]:
     stats = engine.stats
+    trend = {}
+    for symbol in engine.symbols:
+        change = engine.change_24h(symbol)
+        if symbol in changes:
+            source = "explicit"
+        elif change is not None:
+            source = "ticker"
+        else:
+            source = "none"
+        trend[symbol] = {
+            "trend": engine.trend(symbol).value, "change_24h_pct": change, "source": source,
+        }
     return {
         "summary": True,
         "messages": stats.total_messages,
@@ -198,6 +423,7 @@ def _summary(engine: MarketEngine, tally: _Tally) -> dict[str, Any]:
         "outcomes": {name: tally.outcomes.get(name, 0) for name in OUTCOMES},
         "confirmed": tally.confirmed,
         "confirmed_outcomes": {name: tally.confirmed_outcomes.get(name, 0) for name in OUTCOMES},
+        "trend": trend,
     }
 
 
@@ -205,11 +431,22 @@ def _summary_text(summary: dict[str, Any]) -> str:
     def listing(counts: dict[str, int]) -> str:
         return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "none"
 
+    def trend(symbol: str, state: dict[str, Any]) -> str:
+        change = state["change_24h_pct"]
+        if state["source"] == "none":
+            why = "no 24 h change: no tickers, none given with --change-24h"
+        else:
+            given = "given explicitly" if state["source"] == "explicit" else "from tickers"
+            why = f"24 h change {change:+.2f} % {given}"
+        return f"{symbol} {state['trend']} ({why})"
+
+    trends = "; ".join(trend(s, state) for s, state in summary["trend"].items())
     return (
         f"summary: {summary['messages']:,} messages ({summary['malformed']} malformed), "
         f"{summary['gaps']} gaps, {len(summary['symbols'])} symbol(s); "
         f"{summary['densities']:,} densities: {listing(summary['outcomes'])}; "
         f"{summary['confirmed']:,} confirmed: {listing(summary['confirmed_outcomes'])}"
+        + (f"; trend at the end: {trends}" if trends else "")
     )
 
 

@@ -64,8 +64,11 @@ The spoof flag (`is_spoof`) is raised when more than spoof_pulled_pct of what a 
 pulled, once that loss reaches change_report_pct of its peak (one small cancel is no spoof).
 
 Events, each stamped with the time of the message that caused it: appeared; confirmed once it
-lived min_lifetime_s; changed when its size moved by change_report_pct since its last event
-or its spoof flag flipped; gone, with an outcome:
+lived min_lifetime_s; changed when its size moved by change_report_pct since its last event,
+its spoof flag flipped or it was frozen or thawed; gone, with an outcome. A gone event that
+waited for late trades is stamped when its outcome was decided (the message after the wait, or
+the end of input in `finish`), so events stay in time order; its `density.last_seen` says when
+its walls went. The outcomes:
   eaten         it lost its walls, at least as much to trades as to cancels;
   held          price tested it (a trade within signals.bounce_max_distance_pct of its price
                 from its range of levels)
@@ -301,6 +304,7 @@ class DensityTracker:
         "events",
         "last_cts",
         "last_price",
+        "last_ts",
         "member_notional",
         "rules",
         "symbol",
@@ -346,6 +350,8 @@ class DensityTracker:
         # Prices of the densities waiting for late trades, to skip other trades cheaply.
         self._closing_prices: set[float] = set()
         self.last_cts = 0
+        # The time of the last message digested.
+        self.last_ts = 0
         # The last traded price: where "price" is when a density's walls go.
         self.last_price = 0.0
         self._tick_given = tick is not None
@@ -457,6 +463,7 @@ class DensityTracker:
         if snapshot and not self._tick_given:
             self._infer_tick()
         self.last_cts = cts
+        self.last_ts = ts
         changes = self.book.changes
         if changes:
             self._take_changes(changes, ts)
@@ -979,7 +986,8 @@ class DensityTracker:
             density = tracked.density
             pulled = density.peak_size - density.size - density.eaten
             density.pulled = pulled if pulled > 0.0 else 0.0
-            self._emit_gone(tracked, gone_ts, self._loss_outcome(tracked))
+            decided = now if now is not None else max(gone_ts, self.last_ts)
+            self._emit_gone(tracked, decided, self._loss_outcome(tracked))
         del closing[:count]
         self._closing_prices = {p for _, _, t in closing for p in t.members}
 
@@ -1020,6 +1028,7 @@ class DensityTracker:
     def on_prints(self, prints: list[TradePrint], ts: int) -> None:
         """Count trades against the densities they hit and note which ones price has tested."""
         self.last_price = prints[-1][1]
+        self.last_ts = ts
         if self.tracked:
             bid_owner = self._bid_owner
             ask_owner = self._ask_owner

@@ -457,7 +457,9 @@ def test_a_wall_eaten_to_the_end_is_eaten() -> None:
     market.trades((2_050, 99.5, 12.0, False))
     assert market.delta({"99.5": "0"}, ts=2_100) == []  # the outcome waits for late trades
     (event,) = market.delta({"99.0": "2"}, ts=3_100)
-    assert (event.kind, event.outcome, event.ts) == (GONE, DensityOutcome.EATEN, 2_100)
+    # Stamped when decided (events stay in time order); its walls went at 2,100.
+    assert (event.kind, event.outcome, event.ts) == (GONE, DensityOutcome.EATEN, 3_100)
+    assert event.density.last_seen == 2_100
     assert (event.density.eaten, event.density.pulled) == (12.0, 0.0)
 
 
