@@ -9,7 +9,9 @@ buckets (at most 60 x the longest `range_hours` of them), seeded from klines whe
 has them. Nothing older than the longest window is kept. Time is the trades' own (ms); queries
 take `now` from the caller and assume it never goes backwards.
 
-Volumes are notional (price x size, USDT), so figures compare across symbols.
+Volumes are notional (price x size, USDT), so figures compare across symbols. Only trades
+that took liquidity from the visible book come in: block trades and RPI trades are neither
+aggression nor pace of the book (the engine keeps them out and counts them).
 """
 
 from __future__ import annotations
