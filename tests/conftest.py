@@ -44,8 +44,13 @@ def _no_database_thread_left() -> Iterator[None]:
 
 
 def _shared(path: Path) -> Path:
+    """A file of ../shared, or a failure saying where it is expected; a skip only when
+    DENSITYTUI_NO_SHARED_DATA=1 says the shared workspace is knowingly absent."""
     if not path.exists():
-        pytest.skip(f"shared data {path} is absent (tests read ../shared from the project root)")
+        where = f"shared data {path} is absent (expected at ../shared beside the project root)"
+        if os.environ.get("DENSITYTUI_NO_SHARED_DATA") == "1":
+            pytest.skip(f"{where}; DENSITYTUI_NO_SHARED_DATA=1")
+        pytest.fail(f"{where}; set DENSITYTUI_NO_SHARED_DATA=1 to skip tests that need it")
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from densitytui.cli import main
+from densitytui.venues.sim.instruments import SPECS
 
 SYMBOLS = ["BTCUSDT", "XRPUSDT", "SUIUSDT", "LTCUSDT"]
 
@@ -20,7 +21,9 @@ def test_scan_finds_eaten_held_and_pulled_densities(
     assert main(["sim", "--seed", "7", "--duration", "240", "--speed", "0",
                  "--symbols", ",".join(SYMBOLS), "--record", str(recording)]) == 0
     capsys.readouterr()
-    assert main(["scan", "--json", str(recording)]) == 0
+    # The sim's books are sparse (levels a few ticks apart): give scan the instruments' ticks.
+    ticks = [arg for symbol in SYMBOLS for arg in ("--tick", f"{symbol}={SPECS[symbol].tick}")]
+    assert main(["scan", "--json", str(recording), *ticks]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     summary = lines[-1]
     assert summary["summary"] is True
