@@ -765,8 +765,7 @@ class TradingEngine:
         if isinstance(update, Order):
             await self.executor.record(update)
         elif isinstance(update, Fill):
-            if update.order_link_id:
-                await self.journal.add_fill(update)
+            await self.journal.add_fill(update)
             trade = self.trades.get(update.symbol)
             if trade is not None:
                 trade.add_exit_fill(update)

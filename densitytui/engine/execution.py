@@ -225,26 +225,34 @@ class Executor:
     async def close_all(self) -> tuple[bool, dict[str, Order]]:
         """Cancel every order and close every position concurrently, then verify flat.
 
-        Retries the whole round until the venue reports no position (a failed cancel or close is
-        tried again); flat is False, with an alert, when positions remain after the last round.
-        Also returns the filled close of each symbol, for the PnL of what it closed."""
+        Flat means the venue reports no position and no open order, and a cancel-all went
+        through. A round that leaves anything (a failed cancel or close) is followed by another;
+        flat is False, with an alert, after the last round. Also returns the filled close of
+        each symbol, for the PnL of what it closed."""
         closes: dict[str, Order] = {}
-        for attempt in range(1, self.rules.close_all_attempts + 1):
+        cancelled = False
+        for attempt in range(1, self.rules.close_all_attempts + 2):
             positions = await self._positions()
-            if positions is not None and not positions:
+            orders = await self._open_orders()
+            if cancelled and positions == [] and orders == []:
                 return True, closes
-            jobs: list[Awaitable[object]] = [self._cancel_all()]
+            if attempt > self.rules.close_all_attempts:
+                break
+            if attempt > 1:
+                await self.sleep(self.rules.close_all_retry_s)
+            jobs: list[Awaitable[object]] = [self.exchange.cancel_all()]
             jobs += [self.close(p.symbol, p.side, p.qty, "close all") for p in positions or ()]
             results = await asyncio.gather(*jobs, return_exceptions=True)
-            for result in results:
+            if isinstance(results[0], BaseException):
+                text = f"round {attempt}: cancel-all failed: {results[0]}"
+                self.emit("close_all_error", text, "")
+            else:
+                cancelled = True
+            for result in results[1:]:
                 if isinstance(result, BaseException):
-                    self.emit("close_all_error", f"attempt {attempt}: {result}", "")
+                    self.emit("close_all_error", f"round {attempt}: {result}", "")
                 elif isinstance(result, Order) and result.filled_qty > 0:
                     closes[result.symbol] = result
-            remaining = await self._positions()
-            if remaining is not None and not remaining:
-                return True, closes
-            await self.sleep(self.rules.close_all_retry_s)
         self.emit("close_all_alert", "close all: the venue still reports open positions", "")
         return False, closes
 
@@ -255,6 +263,10 @@ class Executor:
             self.emit("close_all_error", f"positions unavailable: {exc}", "")
             return None
 
-    async def _cancel_all(self) -> None:
-        await self.exchange.cancel_all()
+    async def _open_orders(self) -> list[Order] | None:
+        try:
+            return await self.exchange.open_orders()
+        except ExchangeError as exc:
+            self.emit("close_all_error", f"open orders unavailable: {exc}", "")
+            return None
 
