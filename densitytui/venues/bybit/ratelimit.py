@@ -33,6 +33,8 @@ IP_REQUESTS = 600
 IP_WINDOW_S = 5.0
 # Bybit bans an IP that breaks its limit for 10 minutes or more.
 BAN_S = 600.0
+# Float noise of a refill: a wait computed to the token comes back a hair short of it.
+EPSILON = 1e-9
 
 
 class TokenBucket:
@@ -50,8 +52,8 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= 1.0 - EPSILON:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return 0.0
         return (1.0 - self._tokens) / self.rate
 
