@@ -6,8 +6,8 @@ stable snake_case, for the store and the screen:
 
   symbol_enabled, symbol_mover, signal_fresh, not_handled, max_positions, no_position,
   stop_distance, entry_deviation, density_exists, available_balance   (§5, 1-10)
-  qty_valid, min_notional, position_exposure, total_exposure, min_balance, book_valid,
-  data_fresh, daily_loss, stop_streak, entries_not_paused              (§5 "also", §7)
+  qty_valid, stop_on_tick, min_notional, position_exposure, total_exposure, min_balance,
+  book_valid, data_fresh, daily_loss, stop_streak, entries_not_paused  (§5 "also", §7)
 
 Prices are judged at `last_price`, where a market entry fills: the stop distance is measured
 from it (a semi-automatic confirmation may come after price moved towards the stop), and so
@@ -258,6 +258,7 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
         ),
         _available_balance(ctx, notional, rules),
         _qty_valid(qty, instrument),
+        _stop_on_tick(signal.stop_loss, instrument.tick_size),
         CheckResult(
             "min_notional", notional >= instrument.min_notional - HAIR,
             f"notional {notional:.2f} {_cmp(notional >= instrument.min_notional - HAIR)} "
@@ -381,6 +382,14 @@ def _qty_valid(qty: float, instrument: Instrument) -> CheckResult:
         return CheckResult("qty_valid", False, "; ".join(problems))
     return CheckResult(
         "qty_valid", True, f"qty {qty:g} >= min {instrument.min_qty:g}, multiple of step {step:g}"
+    )
+
+
+def _stop_on_tick(stop: float, tick: float) -> CheckResult:
+    passed = tick > 0.0 and is_step_multiple(stop, tick)
+    return CheckResult(
+        "stop_on_tick", passed,
+        f"stop {stop!r} {'is' if passed else 'is not'} a multiple of tick {tick:g}",
     )
 
 

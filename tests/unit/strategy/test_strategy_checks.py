@@ -25,7 +25,7 @@ INSTRUMENT = Instrument("TESTUSDT", 0.01, 0.001, 0.001, 5.0, 1_000.0)
 NAMES = [
     "symbol_enabled", "symbol_mover", "signal_fresh", "not_handled", "max_positions",
     "no_position", "stop_distance", "entry_deviation", "density_exists", "available_balance",
-    "qty_valid", "min_notional", "position_exposure", "total_exposure", "min_balance",
+    "qty_valid", "stop_on_tick", "min_notional", "position_exposure", "total_exposure", "min_balance",
     "book_valid", "data_fresh", "daily_loss", "stop_streak", "entries_not_paused",
 ]
 
@@ -182,6 +182,14 @@ def test_qty_on_the_step_grid_and_within_the_instrument(qty: float, passed: bool
     result = check("qty_valid", context(balance=Balance(1e9, 1e9, 1e9)), qty=qty)
     assert result.passed is passed
     assert result.detail == detail
+
+
+def test_stop_on_the_tick_grid() -> None:
+    assert check("stop_on_tick", context(signal=signal(stop=99.9))).detail == (
+        "stop 99.9 is a multiple of tick 0.01"
+    )
+    result = check("stop_on_tick", context(signal=signal(stop=99.905)))
+    assert not result.passed and result.detail == "stop 99.905 is not a multiple of tick 0.01"
 
 
 def test_qty_below_the_instrument_minimum() -> None:
