@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"densitytui {__version__}")
     _add_common(parser, suppress=False)
+    run_app.add_live_flag(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _add_common(common, suppress=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

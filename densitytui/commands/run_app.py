@@ -1,23 +1,71 @@
-"""`densitytui` / `densitytui run`: the Textual app on the configured venue."""
+"""`densitytui` / `densitytui run`: the Textual app trading on the configured venue.
+
+A venue that cannot run (no keys, `live` without its flag or its typed word, `replay`, which the
+engine does not run on) is refused here with one line and exit status 2, before anything is
+drawn. The engine is built once the app has opened the database, and runs in the app's worker.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from densitytui.commands.settings import config_or_exit
+
+if TYPE_CHECKING:
+    from densitytui.config import Config
+    from densitytui.engine.engine import TradingEngine
+    from densitytui.storage import Store
+
+LIVE_WORD = "LIVE"
 
 
 def register(
     subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = subparsers.add_parser("run", parents=parents, help="run the app (the default)")
+    parser = subparsers.add_parser(
+        "run", parents=parents, help="run the app (the default)",
+        description="Run the trading app on the configured venue.",
+    )
+    add_live_flag(parser, suppress=True)
     parser.set_defaults(func=run)
+
+
+def add_live_flag(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """`--i-understand-live`, on `run` and on the bare command (which runs the app too)."""
+    from densitytui.venues.factory import LIVE_FLAG
+
+    parser.add_argument(
+        LIVE_FLAG, dest="i_understand_live", action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="allow --venue live: trading real money on Bybit mainnet",
+    )
+
+
+def start_problem(config: Config, *, live_flag: bool) -> str | None:
+    """Why the app cannot start on the configured venue, in one line; None when it can."""
+    from densitytui.venues.factory import venue_problem
+
+    if config.app.venue == "replay":
+        return "venue replay: the app does not run on recordings; `densitytui scan FILE` reads them"
+    return venue_problem(config, live_flag=live_flag)
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
+    problem = start_problem(config, live_flag=getattr(args, "i_understand_live", False))
+    if problem:
+        print(f"densitytui: {problem}", file=sys.stderr)
+        return 2
+    if config.app.venue == "live":
+        typed = input(f"Real money on Bybit mainnet. Type {LIVE_WORD} to start: ").strip()
+        if typed != LIVE_WORD:
+            print("densitytui: not confirmed; nothing started", file=sys.stderr)
+            return 2
     import structlog
 
+    from densitytui.engine.runner import open_engine
     from densitytui.logging import close_logging, configure_logging
     from densitytui.ui.app import DensityApp
 
@@ -25,8 +73,12 @@ def run(args: argparse.Namespace) -> int:
     structlog.get_logger("densitytui").info(
         "app started", venue=config.app.venue, mode=config.app.mode.value, log_file=str(path)
     )
+
+    async def factory(store: Store) -> TradingEngine:
+        return await open_engine(config, store)
+
     try:
-        DensityApp(config).run()
+        DensityApp(config, engine_factory=factory).run()
     finally:
         close_logging()
     return 0

@@ -21,7 +21,6 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from densitytui import __version__
 from densitytui.config import Config, KeysSection
 from densitytui.engine.state import EngineControl
-from densitytui.logging import tail
 from densitytui.storage import Store, StoreError, open_store
 from densitytui.ui.keymap import changed_keys
 from densitytui.ui.screens.confirm import ConfirmScreen
@@ -49,6 +48,10 @@ class RunnableEngine(EngineControl, Protocol):
     async def stop(self) -> None: ...
 
 
+EngineFactory = Callable[[Store], Awaitable[RunnableEngine]]
+"""Builds the engine on the opened store (the command line knows the venue; the app does not)."""
+
+
 class DensityApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "densitytui"
@@ -61,11 +64,12 @@ class DensityApp(App[None]):
                 id="command_palette"),
     ]
 
-    def __init__(self, config: Config, engine: RunnableEngine | None = None) -> None:
+    def __init__(self, config: Config, engine_factory: EngineFactory | None = None) -> None:
         super().__init__()
         self.config = config
         self.keys = config.keys
-        self.engine = engine
+        self.engine_factory = engine_factory
+        self.engine: RunnableEngine | None = None
         self.store: Store | None = None
         self._store_worker: Worker[None]
         self._engine_worker: Worker[None] | None = None
@@ -78,7 +82,7 @@ class DensityApp(App[None]):
             self.register_theme(theme)
         self.theme = load_theme(config.app.theme).name
         self.sub_title = f"venue {config.app.venue} · mode {config.app.mode.value} · v{__version__}"
-        self.main_screen = MainScreen(config, engine)
+        self.main_screen = MainScreen(config)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return THEME_VARIABLES
@@ -88,13 +92,8 @@ class DensityApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(changed_keys(self.keys))
-        self.set_interval(0.5, self._refresh_log)
         self._report_user_themes()
         self._store_worker = self.run_worker(self._open_store(), name="open store")
-        if self.engine is not None:
-            self._engine_worker = self.run_worker(
-                self._run_engine(self.engine), name="engine", exit_on_error=False
-            )
 
     def _report_user_themes(self) -> None:
         found = self.user_themes
@@ -124,18 +123,34 @@ class DensityApp(App[None]):
         self.notify(reason, severity="error", timeout=30)
 
     async def _open_store(self) -> None:
-        """Open the database and apply pending migrations, off the UI's critical path."""
+        """Open the database (migrating it), then build the engine on it and start it."""
         try:
             self.store = await open_store(self.config.storage)
         except StoreError as exc:
             log.error("database unavailable", error=str(exc))
             self.notify(f"Database unavailable: {exc}", severity="error", timeout=15)
+            if self.engine_factory is not None:
+                self.main_screen.engine_stopped("NO DATABASE: engine not started")
             return
         log.info(
             "database ready",
             backend=self.store.backend,
             location=self.store.location,
             schema_version=await self.store.schema_version(),
+        )
+        if self.engine_factory is None:
+            return
+        try:
+            engine = await self.engine_factory(self.store)
+        except Exception as exc:
+            log.exception("engine not built")
+            self.main_screen.engine_stopped(f"ENGINE NOT STARTED: {exc}")
+            self.notify(f"Engine not started: {exc}", severity="error", timeout=30)
+            return
+        self.engine = engine
+        self.main_screen.attach(engine)
+        self._engine_worker = self.run_worker(
+            self._run_engine(engine), name="engine", exit_on_error=False
         )
 
     async def on_unmount(self) -> None:
@@ -207,9 +222,6 @@ class DensityApp(App[None]):
 
     def action_toggle_log(self) -> None:
         self.main_screen.query_one(LogPane).toggle_class("-visible")
-
-    def _refresh_log(self) -> None:
-        self.main_screen.query_one(LogPane).show_records(tail.records, tail.count)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

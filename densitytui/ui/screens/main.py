@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 
 from densitytui.config import Config, KeysSection
 from densitytui.engine.state import EngineControl, EngineSnapshot
+from densitytui.logging import tail
 from densitytui.model import TradingMode
 from densitytui.ui.ladder_rows import LadderSettings
 from densitytui.ui.screens.confirm import ConfirmScreen, TypedConfirmScreen
@@ -46,6 +47,7 @@ LADDER_WIDTH = 46
 MINI_WIDTH = 30
 PANES_MIN_WIDTH = 100
 MINI_MIN_HEIGHT = 36
+LOG_REFRESH_S = 0.5
 PANES = ("movers", "signals", "positions", "events")
 NEXT_MODE = {
     TradingMode.MANUAL: TradingMode.SEMI,
@@ -108,10 +110,10 @@ class MainScreen(Screen[None]):
     MainScreen.-too-small Footer, MainScreen.-too-small #log { display: none; }
     """
 
-    def __init__(self, config: Config, engine: EngineControl | None) -> None:
+    def __init__(self, config: Config) -> None:
         super().__init__()
         self.config = config
-        self.engine = engine
+        self.engine: EngineControl | None = None
         self.symbol: str | None = None
         self.snapshot: EngineSnapshot | None = None
         self.active_pane = 0
@@ -147,6 +149,10 @@ class MainScreen(Screen[None]):
         yield Static(too_small, id="too-small")
         yield Footer(compact=True, show_command_palette=False)
 
+    def refresh_log(self) -> None:
+        """Show the log records written since the last look (the log pane may be hidden)."""
+        self.query_one(LogPane).show_records(tail.records, tail.count)
+
     def _ladder(self, *, id: str | None = None, compact: bool = False) -> Ladder:
         return Ladder(
             self.engine,
@@ -158,6 +164,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.config.ui.snapshot_refresh_hz, self.poll)
+        self.set_interval(LOG_REFRESH_S, self.refresh_log)
         self._activate(0, focus=True)
         self.poll()
 
@@ -210,6 +217,13 @@ class MainScreen(Screen[None]):
 
     # ---- engine state ----------------------------------------------------------------------
 
+    def attach(self, engine: EngineControl) -> None:
+        """Show this engine from now on (it exists once the database is open)."""
+        self.engine = engine
+        for ladder in self.query(Ladder):
+            ladder.source = engine
+        self.poll()
+
     def engine_stopped(self, reason: str) -> None:
         """The engine's worker ended: say so for good, and stop reading it."""
         self.stopped_reason = reason
@@ -220,7 +234,7 @@ class MainScreen(Screen[None]):
         engine = self.engine
         status = self.query_one(StatusBar)
         if engine is None or self.stopped_reason:
-            status.show_no_engine(self.stopped_reason or "no engine")
+            status.show_no_engine(self.stopped_reason or "engine starting")
             return
         snapshot = engine.snapshot()
         now = time.monotonic()

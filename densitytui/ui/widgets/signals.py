@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from densitytui.engine.state import PendingSignal
 from densitytui.model import Side
 from densitytui.ui.ladder_rows import compact
-from densitytui.ui.widgets.table import Cell, SyncedTable
+from densitytui.ui.widgets.table import KEYS, Cell, SyncedTable
 
 BAR_WIDTH = 8
 
@@ -42,7 +44,15 @@ def signal_cells(
 
 
 class SignalsTable(SyncedTable):
-    """One row per pending signal, keyed by signal id; the cursor picks the one to confirm."""
+    """One row per pending signal, keyed by signal id; the cursor picks the one to confirm.
+
+    Enter confirms here too (the table would otherwise take it to select a row); a mouse click
+    only moves the cursor, so no trade is ever one click away."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(KEYS.confirm_signal, "screen.confirm_signal", "Confirm", show=False,
+                id="confirm_signal"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(

@@ -79,7 +79,7 @@ async def test_log_pane_toggles_and_shows_new_records(tmp_path) -> None:
         await pilot.press("l")
         assert log_pane.display
         structlog.get_logger("test").warning("wall pulled", symbol="BTCUSDT")
-        app._refresh_log()
+        app.main_screen.refresh_log()
         await pilot.pause()
         assert any("wall pulled symbol=BTCUSDT" in line.text for line in log_pane.lines)
     close_logging()
