@@ -85,6 +85,7 @@ class BybitMarketData(MarketData):
         self._pending: dict[str, list[str]] = {}
         self._last_u: dict[bytes, int] = {}
         self._resyncing: set[str] = set()
+        self._resync_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.last_receive = clock()
         self.connected = asyncio.Event()
@@ -293,7 +294,9 @@ class BybitMarketData(MarketData):
             self.gaps += 1
             del self._last_u[topic]
             symbol = topic.rsplit(b".", 1)[1].decode()
-            asyncio.get_running_loop().create_task(self.resync([symbol]))
+            task = asyncio.get_running_loop().create_task(self.resync([symbol]))
+            self._resync_tasks.add(task)
+            task.add_done_callback(self._resync_tasks.discard)
 
     async def _control(self, ws: ClientConnection, raw: bytes) -> None:
         """Acks: a failed subscribe batch is retried topic by topic; single failures are kept."""

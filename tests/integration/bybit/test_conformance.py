@@ -6,6 +6,7 @@ names and parse the same way; pybit's signing matches the docs' rule and passes 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -258,3 +259,19 @@ async def test_signed_calls_pass_the_fake_and_a_wrong_secret_fails(fake: FakeByb
 def test_docs_examples_directory_is_where_the_tests_look() -> None:
     assert isinstance(DOCS_EXAMPLES, Path)
     example("MANIFEST.json")
+
+
+async def test_fake_sends_the_rate_limit_headers_of_the_docs(fake: FakeBybit) -> None:
+    docs = example("rest_rate_limit_headers_example.http.txt")
+    names = [line.split(":")[0] for line in docs.splitlines() if line.startswith("X-Bapi-")]
+    session = HTTP(api_key=KEY, api_secret=SECRET, return_response_headers=True)
+    session.endpoint = fake.rest_url
+    _, _, headers = await asyncio.to_thread(
+        session.place_order, category="linear", symbol="BTCUSDT", side="Buy",
+        orderType="Market", qty="0.001", orderLinkId="hdr-1",
+    )
+    session.client.close()
+    assert names == ["X-Bapi-Limit", "X-Bapi-Limit-Status", "X-Bapi-Limit-Reset-Timestamp"]
+    assert headers["X-Bapi-Limit"] == "10"  # order/create: 10 a second
+    assert int(headers["X-Bapi-Limit-Status"]) == 9
+    assert int(headers["X-Bapi-Limit-Reset-Timestamp"]) > fake.now_ms() - 1000

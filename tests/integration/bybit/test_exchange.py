@@ -258,3 +258,19 @@ async def test_duplicate_and_out_of_order_private_messages_are_harmless(
     assert isinstance(got[2], Position) and got[2].stop_loss == 94000.0
     assert exchange.private.duplicates == 5
 
+
+
+async def test_private_stream_reconnects_and_logs_in_again(fake: FakeBybit,
+                                                           exchange: BybitExchange) -> None:
+    exchange.private.start()
+    await eventually(exchange.private.subscribed.is_set, "the private subscription")
+    fake.drop_private()
+    await eventually(lambda: exchange.private.connections == 2
+                     and exchange.private.subscribed.is_set(), "a second login")
+    await exchange.place_order(_long("it-after-drop", fake))
+    updates = exchange.updates()
+    while True:
+        update = await asyncio.wait_for(anext(updates), 10)
+        if isinstance(update, Fill):
+            assert update.order_link_id == "it-after-drop"
+            break
