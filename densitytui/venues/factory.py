@@ -18,6 +18,7 @@ from densitytui.credentials import (
 )
 from densitytui.venues.base import Venue
 from densitytui.venues.bybit import BybitExchange, BybitMarketData, PrivateStream, RestClient
+from densitytui.venues.bybit.ratelimit import RateLimiter
 from densitytui.venues.paper import BookLookup, PaperBroker
 from densitytui.venues.sim import SimMarket, SimMarketData
 from densitytui.venues.sim.feed import Clock, Sleep
@@ -109,7 +110,11 @@ def venue_problem(config: Config, *, live_flag: bool) -> str | None:
 
 
 def bybit_market_data(
-    config: Config, venue: str, *, rng: random.Random | None = None,
+    config: Config,
+    venue: str,
+    *,
+    rng: random.Random | None = None,
+    limiter: RateLimiter | None = None,
 ) -> BybitMarketData:
     """Public streams and market REST of a Bybit venue, tuned by `[bybit]`."""
     bybit = config.bybit
@@ -118,6 +123,7 @@ def bybit_market_data(
         endpoints.rest, None,
         recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
         threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
+        limiter=limiter,
     )
     return BybitMarketData(
         rest, endpoints.public_ws,
@@ -132,7 +138,12 @@ def bybit_market_data(
 
 
 def bybit_exchange(
-    config: Config, venue: str, credentials: Credentials, *, rng: random.Random | None = None,
+    config: Config,
+    venue: str,
+    credentials: Credentials,
+    *,
+    rng: random.Random | None = None,
+    limiter: RateLimiter | None = None,
 ) -> BybitExchange:
     """The Bybit account of a keyed venue: signed REST and the private stream."""
     bybit = config.bybit
@@ -141,6 +152,7 @@ def bybit_exchange(
         endpoints.account_rest, credentials,
         recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
         threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
+        limiter=limiter,
     )
     private = PrivateStream(
         endpoints.private_ws, credentials, venue=venue,
@@ -157,9 +169,11 @@ async def bybit_venue(
 
     `paper` puts a paper account (balance and fee from `[paper]`) on Bybit's public data; its
     instruments are read first, which needs the network. The keyed venues load their keys
-    through `densitytui.credentials`; call `venue_problem` first for a clear refusal."""
+    through `densitytui.credentials`; call `venue_problem` first for a clear refusal. Market
+    data and account share one rate limiter: Bybit's IP limit and bans cover both."""
     venue = config.app.venue
-    market = bybit_market_data(config, venue, rng=rng)
+    limiter = RateLimiter()
+    market = bybit_market_data(config, venue, rng=rng, limiter=limiter)
     if venue == "paper":
         try:
             instruments = [i for i in await market.instruments() if i.tradable]
@@ -174,4 +188,5 @@ async def bybit_venue(
     if credentials is None:
         await market.close()
         raise CredentialsError(venue_problem(config, live_flag=True) or "no API keys")
-    return Venue(venue, market, bybit_exchange(config, venue, credentials, rng=rng))
+    exchange = bybit_exchange(config, venue, credentials, rng=rng, limiter=limiter)
+    return Venue(venue, market, exchange)

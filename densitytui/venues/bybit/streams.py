@@ -196,6 +196,11 @@ class BybitMarketData(MarketData):
             yield item  # type: ignore[misc]
 
     @property
+    def problem(self) -> str | None:
+        """Why market REST is not usable now (an IP ban), for the status line."""
+        return self.rest.problem
+
+    @property
     def stale(self) -> bool:
         """Nothing received for longer than the staleness limit (local receive time)."""
         return self._clock() - self.last_receive > self._stale_after
