@@ -84,7 +84,8 @@ class BybitMarketData(MarketData):
         self._req_ids = itertools.count(1)
         self._pending: dict[str, list[str]] = {}
         self._last_u: dict[bytes, int] = {}
-        self._resyncing: set[str] = set()
+        # Symbols waiting for the snapshot of a resync, with when it was asked.
+        self._resyncing: dict[str, float] = {}
         self._resync_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.last_receive = clock()
@@ -154,12 +155,19 @@ class BybitMarketData(MarketData):
             await self._request(ws, "unsubscribe", [t for s in gone for t in self.topics(s)])
 
     async def resync(self, symbols: Sequence[str]) -> None:
-        """Ask for fresh book snapshots: resubscribe these symbols' book topics."""
+        """Ask for fresh book snapshots: resubscribe these symbols' book topics.
+
+        A symbol already waiting for its snapshot is asked again only once the staleness limit
+        has passed without one."""
         ws = self._ws
+        now = self._clock()
         for symbol in symbols:
-            if symbol not in self._symbols or symbol in self._resyncing:
+            asked = self._resyncing.get(symbol)
+            if symbol not in self._symbols or (
+                asked is not None and now - asked < self._stale_after
+            ):
                 continue
-            self._resyncing.add(symbol)
+            self._resyncing[symbol] = now
             self.resyncs += 1
             topic = self.topics(symbol)[0]
             self._last_u.pop(topic.encode(), None)
@@ -290,7 +298,7 @@ class BybitMarketData(MarketData):
         last = self._last_u.get(topic)
         if u == 1 or b'"type":"snapshot"' in raw[:end + 40]:
             self._last_u[topic] = u
-            self._resyncing.discard(topic.rsplit(b".", 1)[1].decode())
+            self._resyncing.pop(topic.rsplit(b".", 1)[1].decode(), None)
         elif last is None or u <= last:
             return
         elif u == last + 1:

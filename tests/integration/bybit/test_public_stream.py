@@ -186,3 +186,25 @@ async def test_json_ping_gets_a_pong(fake: FakeBybit, interval: float) -> None:
         await market.close()
     pong = orjson.loads(next(f for f in frames if b"pong" in f))
     assert pong["op"] == "ping" and pong["success"] is True
+
+
+async def test_resync_on_request_brings_a_fresh_snapshot_once(fake: FakeBybit,
+                                                              market: BybitMarketData) -> None:
+    engine = MarketEngine(Config())
+    await market.subscribe(["BTCUSDT"])
+    await _valid_books(market, engine, ["BTCUSDT"])
+    await market.resync(["BTCUSDT"])
+    await market.resync(["BTCUSDT"])  # already waiting for its snapshot: not asked twice
+    assert market.resyncs == 1
+    snapshots = 0
+
+    def on_frame(raw: bytes) -> None:
+        nonlocal snapshots
+        engine.on_frame(raw)
+        if raw.startswith(b'{"topic":"orderbook.50.BTCUSDT","type":"snapshot"'):
+            snapshots += 1
+
+    await pump(market, on_frame, lambda: snapshots == 1, "the fresh snapshot")
+    assert _book_valid(engine, "BTCUSDT")
+    await market.resync(["BTCUSDT"])  # answered: a new request goes out
+    assert market.resyncs == 2
