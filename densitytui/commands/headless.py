@@ -8,7 +8,6 @@ market's virtual seconds), so a fast simulated run covers as much market as a sl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 from datetime import UTC, datetime
@@ -21,8 +20,6 @@ from densitytui.engine.runner import EngineOptions, VenueNotBuilt, open_engine
 from densitytui.model import AppEvent
 from densitytui.paths import user_state_dir
 from densitytui.storage import StoreError, open_store
-
-POLL_S = 0.05
 
 
 def event_line(event: AppEvent) -> str:
@@ -77,15 +74,13 @@ async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = asyncio.create_task(engine.run())
     end = None if duration_s is None else engine.clock_ms() + round(duration_s * 1000)
+    runner = asyncio.create_task(engine.run(until_ms=end))
+    stopper = asyncio.create_task(stop.wait())
     try:
-        while not stop.is_set() and not runner.done():
-            if end is not None and engine.clock_ms() >= end:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), POLL_S)
+        await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopper.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     if runner.done():

@@ -194,6 +194,7 @@ class TradingEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
+        self._until_ms: int | None = None
         self._started = False
         self._last_data_ms: int | None = None
         self._next_housekeeping = 0
@@ -203,6 +204,8 @@ class TradingEngine:
         self._snapshot_version = 0
         self._messages = 0
         self._account_idle = asyncio.Event()
+        # A trade reached a paper account holding a position there (a stop may have fired).
+        self._account_touched = False
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -246,8 +249,11 @@ class TradingEngine:
             "",
         )
 
-    async def run(self) -> None:
-        """Until `stop()`; a failed loop stops the engine and is raised here."""
+    async def run(self, until_ms: int | None = None) -> None:
+        """Until `stop()`, or until the venue's clock reaches `until_ms` (checked after each
+        frame, so a simulated run ends at the same message every time); a failed loop ends it
+        and is raised here."""
+        self._until_ms = until_ms
         stopper = asyncio.create_task(self._stopped.wait())
         try:
             done, _ = await asyncio.wait(
@@ -379,9 +385,10 @@ class TradingEngine:
             now = self.clock_ms()
             if now >= self._next_housekeeping:
                 self._schedule_housekeeping(now)
-            if self.lockstep:
+            if self.lockstep and (self._tasks or self._account_touched):
+                self._account_touched = False
                 await self._settle()
-            if self._stopped.is_set():
+            if self._stopped.is_set() or (self._until_ms is not None and now >= self._until_ms):
                 return
 
     async def _settle(self) -> None:
@@ -432,6 +439,8 @@ class TradingEngine:
         if isinstance(account, TradeSink):
             for trade in message.trades:
                 account.on_trade(trade)
+            if symbol in self.trades:
+                self._account_touched = True
         prints = message.prints
         if not prints:
             return
@@ -771,7 +780,7 @@ class TradingEngine:
                 trade.add_exit_fill(update)
         else:
             await self._on_position(update)
-        if isinstance(self.exchange, StatefulAccount) and not isinstance(update, Order):
+        if isinstance(update, Position) and isinstance(self.exchange, StatefulAccount):
             await self._save_account()
 
     async def _on_position(self, position: Position) -> None:
@@ -1045,9 +1054,16 @@ class TradingEngine:
         (log.warning if level == "alert" else log.info)(message, kind=kind, symbol=symbol)
 
     async def _write_events(self) -> None:
-        while (event := await self._outbox.get()) is not None:
+        """Write the event log in batches: whatever queued up while the last batch was written."""
+        done = False
+        while not done:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            done = batch[-1] is None
+            events = [event for event in batch if event is not None]
             try:
-                await self.journal.append_event(event)
+                await self.journal.append_events(events)
             except JournalError as exc:
                 self._store_failed(exc)
 

@@ -8,6 +8,7 @@ exchange (an order row exists before the order is sent).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from densitytui.model import (
@@ -97,7 +98,7 @@ class Journal(Protocol):
         self, limit: int = 50, venue: str | None = None
     ) -> list[Position]: ...
 
-    async def append_event(self, event: AppEvent) -> int: ...
+    async def append_events(self, events: Sequence[AppEvent]) -> None: ...
 
     async def set_state(self, key: str, value: JsonValue, ts: int) -> None: ...
 

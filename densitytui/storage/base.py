@@ -328,6 +328,10 @@ class Store(ABC):
         """Append to the audit log; return the entry's id. `data` must be JSON."""
 
     @abstractmethod
+    async def append_events(self, events: Sequence[AppEvent]) -> None:
+        """Append many entries in one transaction (the engine writes its log in batches)."""
+
+    @abstractmethod
     async def recent_events(
         self, limit: int = 100, kind: str | None = None, symbol: str | None = None
     ) -> list[AppEvent]:

@@ -599,6 +599,14 @@ class SqlStore(Store):
         assert row is not None, "INSERT ... RETURNING gives a row"
         return int(row["id"])
 
+    async def append_events(self, events: Sequence[AppEvent]) -> None:
+        if not events:
+            return
+        rows = [event_values(event) for event in events]
+        sql, _ = _insert("events", rows[0])
+        async with self._session(write=True) as session:
+            await session.executemany(sql, [list(row.values()) for row in rows])
+
     async def recent_events(
         self, limit: int = 100, kind: str | None = None, symbol: str | None = None
     ) -> list[AppEvent]:

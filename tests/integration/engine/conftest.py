@@ -22,7 +22,7 @@ from densitytui.venues.paper import PaperBroker
 from tests.integration.engine.faulty import FaultyExchange
 
 T0 = 1_700_000_000_000
-WALL_LIMIT_S = 120.0
+WALL_LIMIT_S = 600.0
 
 
 def make_config(db: Path, mode: str = "auto", seed: int = 7, **sections: dict[str, Any]) -> Config:
@@ -67,9 +67,17 @@ class Rig:
         end = self.engine.clock_ms() + round(seconds * 1000)
         await self.until(lambda: self.engine.clock_ms() >= end, "end", seconds + 1)
 
+    async def run_exactly(self, seconds: float) -> None:
+        """Run to `seconds` of market time after the start, to the message (a rig opened with
+        `background=False`, for runs that must repeat exactly)."""
+        await self.engine.run(until_ms=T0 + round(seconds * 1000))
+
 
 @asynccontextmanager
-async def engine_rig(config: Config, *, faulty: bool = False) -> AsyncIterator[Rig]:
+async def engine_rig(
+    config: Config, *, faulty: bool = False, background: bool = True,
+) -> AsyncIterator[Rig]:
+    """A started engine; with `background` it runs on its own until the block ends."""
     store = await open_store(config.storage)
     market = MarketEngine(config)
     venue = sim_venue(config, market.book, start_ms=T0)
@@ -86,7 +94,8 @@ async def engine_rig(config: Config, *, faulty: bool = False) -> AsyncIterator[R
     runner: asyncio.Task[None] | None = None
     try:
         await engine.start()
-        runner = asyncio.create_task(engine.run())
+        if background:
+            runner = asyncio.create_task(engine.run())
         yield rig
     finally:
         await engine.stop()

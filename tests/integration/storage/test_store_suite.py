@@ -487,6 +487,17 @@ async def test_audit_events_round_trip_with_filters(store: Store) -> None:
     assert await store.recent_events(limit=1, kind="alert") == [events[1]]
 
 
+async def test_events_appended_in_a_batch_keep_their_order(store: Store) -> None:
+    events = [AppEvent(T0 + n, "signal", f"signal {n}", "BTCUSDT", {"n": n}) for n in range(5)]
+    await store.append_events(events[:3])
+    await store.append_events([])
+    await store.append_events(events[3:])
+    assert await store.recent_events() == events[::-1]
+    with pytest.raises(InvalidRecord, match="not JSON"):
+        await store.append_events([AppEvent(T0, "x", "y", data={"bad": object()})])
+    assert len(await store.recent_events()) == 5
+
+
 async def test_data_that_is_not_json_is_refused_and_nothing_stored(store: Store) -> None:
     with pytest.raises(InvalidRecord, match="'order' event is not JSON"):
         await store.append_event(AppEvent(T0, "order", "x", data={"when": object()}))
