@@ -20,6 +20,7 @@ from fake_bybit.http import HttpRequest
 from fake_bybit.server import RestError
 from pybit.unified_trading import HTTP
 from venue_helpers import DOCS_EXAMPLES, KEY, SECRET, example, rest_client
+from websockets.asyncio.client import connect
 
 from densitytui.market.decode import (
     BookMessage,
@@ -275,3 +276,28 @@ async def test_fake_sends_the_rate_limit_headers_of_the_docs(fake: FakeBybit) ->
     assert headers["X-Bapi-Limit"] == "10"  # order/create: 10 a second
     assert int(headers["X-Bapi-Limit-Status"]) == 9
     assert int(headers["X-Bapi-Limit-Reset-Timestamp"]) > fake.now_ms() - 1000
+
+
+async def test_fake_acks_and_pongs_have_the_docs_fields(fake: FakeBybit) -> None:
+    async with connect(fake.public_ws_url, proxy=None) as public:
+        await public.send('{"op":"subscribe","req_id":"r1","args":["publicTrade.BTCUSDT"]}')
+        ack = orjson.loads(await public.recv())
+        await public.send('{"op":"ping","req_id":"p1"}')
+        pong = orjson.loads(await public.recv())
+    docs_ack = example("ws_subscribe_response_public_linear_inverse.json")
+    assert set(ack) == set(docs_ack) and ack["success"] is True
+    assert set(pong) == set(example("ws_pong_public_linear_inverse.json"))
+    assert (pong["op"], pong["ret_msg"], pong["req_id"]) == ("ping", "pong", "p1")
+    async with connect(fake.private_ws_url, proxy=None) as private:
+        expires = fake.now_ms() + 10_000
+        await private.send(orjson.dumps(
+            {"op": "auth", "args": [KEY, expires, auth_signature(SECRET, expires)]}).decode())
+        login = orjson.loads(await private.recv())
+        await private.send('{"op":"subscribe","args":["order"]}')
+        subscribed = orjson.loads(await private.recv())
+        await private.send('{"op":"ping","req_id":"test"}')
+        private_pong = orjson.loads(await private.recv())
+    assert set(example("ws_auth_response_success.json")) <= set(login) and login["success"]
+    assert set(example("ws_subscribe_response_private.json")) <= set(subscribed)
+    assert set(private_pong) == set(example("ws_pong_private.json"))
+    assert private_pong["op"] == "pong" and private_pong["req_id"] == "test"
