@@ -2,9 +2,10 @@
 
 One connection carries every subscribed symbol's `orderbook.{depth}`, `publicTrade` and
 `tickers` topics, subscribed in small batches (one bad topic fails its whole request; a failed
-batch is retried topic by topic so the good ones get through). Frames are handed on as the raw
-bytes received, control frames (acks, pongs) included, so the market engine decodes live data
-and recordings alike.
+batch is retried topic by topic so the good ones get through). `messages()` reads the frames
+straight off the connection and yields the raw bytes received, control frames (acks, pongs)
+included, so the market engine decodes live data and recordings alike; the connection is opened
+and reopened by that iteration, with no queue or task in between.
 
 Book sequence (../shared/bybit/PROTOCOL.md): the stream watches each book topic's `u` with a byte
 scan (no JSON parse on the hot path). A snapshot or `u == 1` restarts the count; on
@@ -47,7 +48,6 @@ TOPIC_PREFIX = b'{"topic":"'
 # Bybit's kline intervals in minutes; days, weeks and months have letters.
 KLINE_INTERVALS = {1440: "D", 10080: "W", 43200: "M"}
 INSTRUMENTS_PAGE = 1000
-_CLOSE = object()
 
 
 class BybitMarketData(MarketData):
@@ -78,9 +78,9 @@ class BybitMarketData(MarketData):
         self._clock = clock
         self._sleep = sleep
         self._symbols: dict[str, None] = {}
-        self._queue: asyncio.Queue[bytes | object] = asyncio.Queue()
         self._ws: ClientConnection | None = None
-        self._runner: asyncio.Task[None] | None = None
+        self._stream: AsyncIterator[bytes] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
         self._req_ids = itertools.count(1)
         self._pending: dict[str, list[str]] = {}
         self._last_u: dict[bytes, int] = {}
@@ -140,7 +140,6 @@ class BybitMarketData(MarketData):
         new = [s for s in dict.fromkeys(symbols) if s not in self._symbols]
         for symbol in new:
             self._symbols[symbol] = None
-        self._start()
         ws = self._ws
         if ws is not None and new:
             await self._request(ws, "subscribe", [t for s in new for t in self.topics(s)])
@@ -192,16 +191,72 @@ class BybitMarketData(MarketData):
     # ---- the stream
 
     def messages(self) -> AsyncIterator[bytes]:
-        self._start()
-        return self._messages()
+        """The frames, read straight off the connection (no queue, no task hop: the hot path).
 
-    async def _messages(self) -> AsyncIterator[bytes]:
-        queue = self._queue
-        while True:
-            item = await queue.get()
-            if item is _CLOSE:
-                return
-            yield item  # type: ignore[misc]
+        The connection lives while this is iterated: opened on the first iteration, reopened
+        after a drop. Every call returns the same iterator, so a consumer may stop and resume."""
+        if self._stream is None:
+            self._stream = self._frames()
+        return self._stream
+
+    async def _frames(self) -> AsyncIterator[bytes]:
+        while not self._closed:
+            ws = await self._open()
+            if ws is None:
+                continue
+            keepalive = asyncio.create_task(self._keepalive(ws), name="bybit-public-keepalive")
+            self._keepalive_task = keepalive
+            try:
+                recv = ws.recv
+                clock = self._clock
+                check_sequence = self._check_sequence
+                # The backoff starts over once a connection has carried data, not on connecting:
+                # a server that accepts and drops at once must not get a reconnect storm.
+                fresh = True
+                while True:
+                    raw = await recv(decode=False)
+                    self.last_receive = clock()
+                    if raw.startswith(BOOK_PREFIX):
+                        check_sequence(raw)
+                    elif not raw.startswith(TOPIC_PREFIX):
+                        await self._control(ws, raw)
+                    if fresh:
+                        fresh = False
+                        self._backoff.reset()
+                    yield raw
+            except ConnectionClosed as exc:
+                if not self._closed:
+                    log.warning("bybit public stream: %s", exc)
+            finally:
+                keepalive.cancel()
+                self._ws = None
+                self.connected.clear()
+                await ws.close()
+            if not self._closed:
+                await self._sleep(self._backoff.next_delay())
+
+    async def _open(self) -> ClientConnection | None:
+        """Connect and subscribe every topic; None (after the backoff wait) when it failed."""
+        try:
+            ws = await connect(
+                self.url, proxy=None, max_size=None, open_timeout=10,
+                ping_interval=self._ping_interval, ping_timeout=self._stale_after,
+            )
+        except InvalidURI as exc:
+            raise ExchangeError(f"bybit public stream: bad URL {exc}") from None
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            log.warning("bybit public stream: %s", exc or type(exc).__name__)
+            await self._sleep(self._backoff.next_delay())
+            return None
+        self.connections += 1
+        self._pending.clear()
+        self._last_u.clear()
+        self._resyncing.clear()
+        self.last_receive = self._clock()
+        self._ws = ws
+        await self._request(ws, "subscribe", [t for s in self._symbols for t in self.topics(s)])
+        self.connected.set()
+        return ws
 
     @property
     def problem(self) -> str | None:
@@ -212,56 +267,6 @@ class BybitMarketData(MarketData):
     def stale(self) -> bool:
         """Nothing received for longer than the staleness limit (local receive time)."""
         return self._clock() - self.last_receive > self._stale_after
-
-    def _start(self) -> None:
-        if self._runner is None and not self._closed:
-            self._runner = asyncio.create_task(self._run(), name="bybit-public")
-
-    async def _run(self) -> None:
-        while not self._closed:
-            try:
-                async with connect(
-                    self.url, proxy=None, max_size=None, open_timeout=10,
-                    ping_interval=self._ping_interval, ping_timeout=self._stale_after,
-                ) as ws:
-                    await self._serve(ws)
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                log.warning("bybit public stream: %s", exc or type(exc).__name__)
-            except InvalidURI as exc:
-                log.error("bybit public stream: bad URL %s", exc)
-                return
-            finally:
-                self._ws = None
-                self.connected.clear()
-            if self._closed:
-                return
-            await self._sleep(self._backoff.next_delay())
-
-    async def _serve(self, ws: ClientConnection) -> None:
-        self.connections += 1
-        self._pending.clear()
-        self._last_u.clear()
-        self._resyncing.clear()
-        self.last_receive = self._clock()
-        self._ws = ws
-        await self._request(ws, "subscribe", [t for s in self._symbols for t in self.topics(s)])
-        self.connected.set()
-        keepalive = asyncio.create_task(self._keepalive(ws))
-        try:
-            put = self._queue.put_nowait
-            while True:
-                raw = await ws.recv(decode=False)
-                self.last_receive = self._clock()
-                if raw.startswith(BOOK_PREFIX):
-                    self._check_sequence(raw)
-                elif not raw.startswith(TOPIC_PREFIX):
-                    await self._control(ws, raw)
-                put(raw)
-                self._backoff.reset()
-        finally:
-            keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keepalive
 
     async def _keepalive(self, ws: ClientConnection) -> None:
         """JSON pings, and a reconnect when the stream went quiet for too long."""
@@ -336,15 +341,17 @@ class BybitMarketData(MarketData):
             raise ExchangeError("the Bybit public stream is closed")
 
     async def close(self) -> None:
+        """Close the connection; an iteration of `messages()` then ends."""
         if self._closed:
             return
         self._closed = True
-        runner = self._runner
-        if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
-        self._queue.put_nowait(_CLOSE)
+        ws = self._ws
+        if ws is not None:
+            await ws.close()
+        tasks = [*self._resync_tasks, self._keepalive_task]
+        for task in tasks:
+            if task is not None:
+                task.cancel()
         await self.rest.close()
 
 

@@ -66,18 +66,19 @@ async def test_subscribe_gives_valid_books_trades_and_tickers(fake: FakeBybit,
                and _book_valid(engine, "BTCUSDT") and _book_valid(engine, "ETHUSDT"),
                "books, trades and tickers")
     # Six topics in batches of two: three subscribe requests, all acknowledged.
-    await eventually(lambda: market.unacknowledged == 0, "acks")
+    await pump(market, engine.on_frame, lambda: market.unacknowledged == 0, "acks")
     assert engine.stats.gaps == 0
 
 
 async def test_a_bad_topic_in_a_batch_is_retried_alone(fake: FakeBybit,
                                                        market: BybitMarketData) -> None:
+    engine = MarketEngine(Config())
     await market.subscribe(["BTCUSDT", "NOPEUSDT"])
-    await eventually(lambda: bool(market.failed_topics) and market.unacknowledged == 0,
-                     "the bad topics to be found")
+    await pump(market, engine.on_frame,
+               lambda: len(market.failed_topics) == 3 and market.unacknowledged == 0,
+               "the bad topics to be found")
     assert market.failed_topics == {f"{k}NOPEUSDT" for k in
                                     ("orderbook.50.", "publicTrade.", "tickers.")}
-    engine = MarketEngine(Config())
     await _valid_books(market, engine, ["BTCUSDT"])
 
 
@@ -87,13 +88,13 @@ async def test_dropped_connection_reconnects_and_resubscribes(fake: FakeBybit,
     await market.subscribe(["BTCUSDT", "ETHUSDT"])
     await _valid_books(market, engine, ["BTCUSDT", "ETHUSDT"])
     assert fake.drop_public() == 1
-    await eventually(lambda: market.connections == 2 and market.connected.is_set(), "reconnect")
     # The new connection subscribes again and each book starts over from a fresh snapshot.
     snapshots: set[str] = set()
 
     def on_frame(raw: bytes) -> None:
         engine.on_frame(raw)
-        if raw.startswith(b'{"topic":"orderbook.50.') and b'"type":"snapshot"' in raw[:60]:
+        if market.connections == 2 and raw.startswith(b'{"topic":"orderbook.50.') \
+                and b'"type":"snapshot"' in raw[:60]:
             snapshots.add(orjson.loads(raw)["data"]["s"])
 
     await pump(market, on_frame, lambda: snapshots == {"BTCUSDT", "ETHUSDT"}, "new snapshots")
