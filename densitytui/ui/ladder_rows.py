@@ -200,4 +200,6 @@ def _spread_row(book: OrderBook, best_ask: float, best_bid: float) -> LadderRow:
         return LadderRow(RowKind.SPREAD, tag="BOOK INVALID: waiting for a snapshot", frozen=True)
     spread = best_ask - best_bid
     mid = (best_ask + best_bid) / 2
-    return LadderRow(RowKind.SPREAD, tag=f"spread {spread:.6g} ({spread / mid * 100:.3f}%)")
+    places = book.price_decimals
+    shown = f"{spread:.{places}f}" if places >= 0 else f"{spread:.6g}"
+    return LadderRow(RowKind.SPREAD, tag=f"spread {shown} ({spread / mid * 100:.3f}%)")

@@ -118,8 +118,10 @@ class MainScreen(Screen[None]):
         self.snapshot: EngineSnapshot | None = None
         self.active_pane = 0
         self.stopped_reason = ""
-        self._seen_version = -1
-        self._version_since = time.monotonic()
+        # The engine's clock (the market's virtual time on sim, wall time on Bybit) and when it
+        # last moved: an engine whose clock stands still has stalled.
+        self._engine_now_ms = -1
+        self._engine_moved_at = time.monotonic()
         self._ladder_settings = LadderSettings(
             config.density.min_notional_usdt,
             config.density.spoof_pulled_pct,
@@ -238,11 +240,12 @@ class MainScreen(Screen[None]):
             return
         snapshot = engine.snapshot()
         now = time.monotonic()
-        if snapshot.version != self._seen_version:
-            self._seen_version = snapshot.version
-            self._version_since = now
-        stalled = now - self._version_since
-        status.show(snapshot, stalled if stalled >= self.config.ui.engine_stall_s else None)
+        if snapshot.status.now_ms != self._engine_now_ms:
+            self._engine_now_ms = snapshot.status.now_ms
+            self._engine_moved_at = now
+        stalled = now - self._engine_moved_at
+        stall_s = self.config.ui.engine_stall_s
+        status.show(snapshot, stalled if stalled >= stall_s else None, stall_s)
         seq, events = engine.events_since(self.query_one(EventsLog).seq)
         if events:
             self.query_one(EventsLog).append_events(seq, events)
@@ -262,10 +265,11 @@ class MainScreen(Screen[None]):
         ladder = self.query_one("#ladder", Ladder)
         ladder.set_position(positions.get(self.symbol or ""))
         others = [row.symbol for row in snapshot.movers if row.symbol != self.symbol]
-        minis = self.query("#minis > Ladder").results(Ladder)
-        for mini, symbol in zip(minis, others, strict=False):
+        for i, mini in enumerate(self.query("#minis > Ladder").results(Ladder)):
+            symbol = others[i] if i < len(others) else None
+            mini.display = symbol is not None
             mini.show(symbol)
-            mini.set_position(positions.get(symbol))
+            mini.set_position(positions.get(symbol or ""))
 
     def show_symbol(self, symbol: str) -> None:
         """Put `symbol` on the main ladder (the movers table, the palette)."""

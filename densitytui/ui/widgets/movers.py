@@ -64,7 +64,9 @@ class MoversTable(SyncedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            ("#", "Symbol", "Last", "24h", "Turnover", "Trend", "D", "Book", "Price"), id=id
+            (("#", 2), ("Symbol", 10), ("Last", 9), ("24h", 7), ("Turnover", 8), ("Trend", 5),
+             ("D", 2), ("Book", 4), ("Price", SPARK_POINTS)),
+            id=id,
         )
 
     def show(self, movers: Sequence[MoverRow]) -> None:

@@ -55,7 +55,9 @@ class PositionsTable(SyncedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            ("Symbol", "Side", "Qty", "Entry", "Mark", "PnL%", "PnL", "Stop", "Age"), id=id
+            (("Symbol", 10), ("Side", 5), ("Qty", 8), ("Entry", 9), ("Mark", 9), ("PnL%", 7),
+             ("PnL", 8), ("Stop", 12), ("Age", 5)),
+            id=id,
         )
 
     def show(self, positions: Sequence[Position], breakeven: Set[str], now_ms: int) -> None:

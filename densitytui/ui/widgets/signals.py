@@ -56,7 +56,9 @@ class SignalsTable(SyncedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            ("Symbol", "Kind", "Side", "Entry", "Stop", "Dist", "Dens", "Eros", "Left"), id=id
+            (("Symbol", 10), ("Kind", 9), ("Side", 5), ("Entry", 9), ("Stop", 9), ("Dist", 6),
+             ("Dens", 7), ("Eros", 4), ("Left", BAR_WIDTH + 4)),
+            id=id,
         )
 
     def show(self, signals: Sequence[PendingSignal], now_ms: int) -> None:

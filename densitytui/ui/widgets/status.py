@@ -17,19 +17,23 @@ from densitytui.engine.state import EngineSnapshot, FeedState
 VENUES = ("live", "testnet", "demo", "paper", "sim", "replay")
 
 
-def feed_text(snapshot: EngineSnapshot, stalled_s: float | None) -> tuple[str, str]:
-    """The feed label and its state class: engine stall first, then the stream's own state."""
+def feed_text(
+    snapshot: EngineSnapshot, stalled_s: float | None, quiet_s: float
+) -> tuple[str, str]:
+    """The feed label and its state class: an engine stall first, then the stream's state;
+    a stream silent for `quiet_s` is flagged before the engine calls it stale."""
     status = snapshot.status
     if stalled_s is not None:
         return f"ENGINE STALLED {stalled_s:.0f}s", "-bad"
     latency = f" {status.latency_ms:.0f}ms" if status.latency_ms is not None else ""
-    age = f" age {status.data_age_ms / 1000:.1f}s" if status.data_age_ms >= 1000 else ""
+    age_s = status.data_age_ms / 1000
+    age = f" no data {age_s:.1f}s" if age_s >= quiet_s else ""
+    if status.feed is FeedState.STALE:
+        return f"FEED STALE no data {age_s:.0f}s", "-bad"
+    if status.feed is FeedState.STOPPED:
+        return "FEED STOPPED", "-bad"
     text = f"feed {status.feed.value}{latency}{age}"
-    if status.feed is FeedState.LIVE:
-        return text, "-ok"
-    if status.feed in (FeedState.STALE, FeedState.STOPPED):
-        return text.replace("feed stale", "FEED STALE"), "-bad"
-    return text, "-warn"
+    return text, "-ok" if status.feed is FeedState.LIVE and not age else "-warn"
 
 
 def account_text(snapshot: EngineSnapshot) -> str:
@@ -98,7 +102,7 @@ class StatusBar(Horizontal):
         label.update(text)
         self._shown[name] = (text, state)
 
-    def show(self, snapshot: EngineSnapshot, stalled_s: float | None) -> None:
+    def show(self, snapshot: EngineSnapshot, stalled_s: float | None, quiet_s: float) -> None:
         status = snapshot.status
         mode = status.mode.value.upper()
         if status.entries_paused:
@@ -107,7 +111,7 @@ class StatusBar(Horizontal):
             self._set("mode", f"{mode} blocked: {status.blocked_reason}", "-paused")
         else:
             self._set("mode", mode, "-auto" if mode == "AUTO" else "")
-        self._set("feed", *feed_text(snapshot, stalled_s))
+        self._set("feed", *feed_text(snapshot, stalled_s, quiet_s))
         count = len(snapshot.signals)
         self._set("signals", f"{count} signal{'s' if count != 1 else ''}" if count else "",
                   "-pending" if count else "")

@@ -36,13 +36,15 @@ class SyncedTable(DataTable[Cell]):
     }
     """
 
-    def __init__(self, columns: Sequence[str], *, id: str | None = None) -> None:
+    def __init__(self, columns: Sequence[tuple[str, int]], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self._column_labels = tuple(columns)
+        # (label, width): fixed widths, so a column never jumps as its numbers change.
+        self._column_specs = tuple(columns)
         self._shown: dict[str, tuple[Cell, ...]] = {}
 
     def on_mount(self) -> None:
-        self.add_columns(*self._column_labels)
+        for label, width in self._column_specs:
+            self.add_column(label, width=width)
         self.app.theme_changed_signal.subscribe(self, self._forget_cells)
 
     def palette(self) -> dict[str, str]:
