@@ -196,6 +196,7 @@ class _Side:
     __slots__ = (
         "book_side",
         "candidates",
+        "far",
         "is_bid",
         "ladder",
         "members",
@@ -205,6 +206,7 @@ class _Side:
         "relative_watch",
         "share_waiting",
         "sweep_due",
+        "widened",
     )
 
     def __init__(self, book: OrderBook, book_side: BookSide) -> None:
@@ -216,8 +218,13 @@ class _Side:
         self.owner: dict[float, _Tracked] = {}
         # Wall levels to judge after this message.
         self.candidates: list[float] = []
+        # New wall levels this message: the runs they join may stop fitting.
+        self.widened: list[float] = []
         # Candidates that failed only the relative criterion: judged on every message.
         self.relative_watch: set[float] = set()
+        # Levels of runs that failed on distance: a shrinking level moves its run's weighted
+        # price, so it is judged again (stale entries cost a judgement, no more).
+        self.far: set[float] = set()
         # Candidates that failed on share, as (-side volume at which they would pass, price):
         # a heap, so a fall of the volume judges again exactly those it lets through.
         self.share_waiting: list[tuple[float, float]] = []
@@ -238,6 +245,8 @@ class _Tracked:
         "gone_cts",
         "left_alone",
         "members",
+        "near_high",
+        "near_low",
         "regrow",
         "reported_size",
         "reported_spoof",
@@ -248,7 +257,7 @@ class _Tracked:
     )
 
     def __init__(self, side: _Side, anchor: float, members: list[float], density: Density,
-                 weighted: float, cts: int, due: int) -> None:
+                 weighted: float, cts: int, due: int, test_distance: float) -> None:
         self.side = side
         self.anchor = anchor
         # Its wall levels, ascending, on neighbouring ticks.
@@ -268,15 +277,16 @@ class _Tracked:
         self.window_exit = False
         self.reported_size = density.size
         self.reported_spoof = False
+        self.near_low = 0.0
+        self.near_high = 0.0
+        self.set_near(test_distance)
 
-
-def _away(density: Density, price: float) -> float:
-    """How far `price` lies outside the density's range of levels (0 inside it)."""
-    if price < density.price_low:
-        return density.price_low - price
-    if price > density.price_high:
-        return price - density.price_high
-    return 0.0
+    def set_near(self, test_distance: float) -> None:
+        """Where a trade tests it: within test_distance x its price of its range of levels."""
+        density = self.density
+        reach = test_distance * density.price
+        self.near_low = density.price_low - reach
+        self.near_high = density.price_high + reach
 
 
 class DensityTracker:
@@ -474,6 +484,7 @@ class DensityTracker:
     def _take_changes(self, changes: list[Change], ts: int) -> None:
         member_notional = self.member_notional
         clusters = self._clusters
+        reach = 1.5 * self.tick if clusters else 0.0  # type: ignore[operator]
         current = None
         st = self._bid
         members = st.members
@@ -489,13 +500,14 @@ class DensityTracker:
                 members[price] = new
                 owner = owners.get(price)
                 if owner is None:
-                    if old * price < member_notional:
-                        # A new wall level: judged, and so are the runs it joins.
+                    if new > old:
                         st.candidates.append(price)
-                        if clusters:
-                            self._touch(st, price)
-                    elif new > old or clusters:
-                        # A lone level that shrank still fails; a run's weighted price moves.
+                        if clusters and old * price < member_notional:
+                            # A new wall level: the runs it joins may stop fitting.
+                            st.widened.append(price)
+                    elif price in st.far:
+                        # A level that shrank fails as it did, but a run that failed only on
+                        # distance has its weighted price moved.
                         st.candidates.append(price)
                     continue
                 if old * price >= member_notional:
@@ -509,8 +521,31 @@ class DensityTracker:
             else:
                 members.pop(price, None)
                 if clusters:
-                    # The runs on either side lost a level: they are judged again.
-                    self._touch(st, price)
+                    # The runs on either side lost a level: judge their free levels again and
+                    # let the densities that own the others regrow.
+                    ladder = st.ladder.prices
+                    i = bisect_left(ladder, price)
+                    if i > 0:
+                        near = ladder[i - 1]
+                        if price - near < reach and near in members:
+                            holder = owners.get(near)
+                            if holder is None:
+                                st.candidates.append(near)
+                            else:
+                                holder.regrow = True
+                                self._mark(holder)
+                    if new:
+                        # Still in the book, below the wall size.
+                        i += 1
+                    if i < len(ladder):
+                        near = ladder[i]
+                        if near - price < reach and near in members:
+                            holder = owners.get(near)
+                            if holder is None:
+                                st.candidates.append(near)
+                            else:
+                                holder.regrow = True
+                                self._mark(holder)
                 owner = owners.get(price)
                 if owner is None:
                     continue
@@ -523,19 +558,34 @@ class DensityTracker:
                 if new == 0.0 and self._left_window(st, price):
                     owner.window_exit = True
 
-    def _touch(self, st: _Side, price: float) -> None:
-        """The wall levels on the ticks beside `price` belong to a run that changed: judge the
-        free ones again and let the densities that own the others regrow."""
+    def _break_pieces(self, st: _Side, i: int, widened: set[float]) -> None:
+        """The new wall level `prices[i]` joined runs into one too wide to fit: each piece
+        beside it that fitted before (up to the next new level) breaks up, its free levels to
+        be judged alone and its densities to be cut back to their anchors."""
         prices = st.ladder.prices
         members = st.members
-        reach = 1.5 * self.tick  # type: ignore[operator]
-        i = bisect_left(prices, price)
-        after = i + 1 if i < len(prices) and prices[i] == price else i
-        for k in (i - 1, after):
-            if 0 <= k < len(prices):
+        owner = st.owner
+        tick: float = self.tick  # type: ignore[assignment]
+        reach = 1.5 * tick
+        spread = self.rules.cluster_range
+        end = len(prices)
+        for step in (-1, 1):
+            k = i + step
+            last = prices[i]
+            piece: list[float] = []
+            while 0 <= k < end:
                 near = prices[k]
-                if near in members and -reach < near - price < reach:
-                    holder = st.owner.get(near)
+                if abs(near - last) > reach or near not in members or near in widened:
+                    break
+                if piece and abs(near - piece[0]) > spread * near + tick:
+                    piece = []
+                    break
+                piece.append(near)
+                last = near
+                k += step
+            if len(piece) > 1 and self._fits(min(piece), max(piece)):
+                for near in piece:
+                    holder = owner.get(near)
                     if holder is None:
                         st.candidates.append(near)
                     else:
@@ -565,39 +615,48 @@ class DensityTracker:
             # Without a mid nothing can be judged; the next two-sided book judges afresh.
             for st in self._sides:
                 st.candidates.clear()
+                st.widened.clear()
                 st.sweep_due = True
             return
         mid = (bids[-1] + asks[0]) * 0.5
-        first = True
+        if self._dirty:
+            self._refresh_dirty(ts)
+        for st in self._sides:
+            if st.sweep_due or not st.mid_low < mid < st.mid_high:
+                self._sweep(st, mid, ts)
+            else:
+                prices = st.candidates
+                waiting = st.share_waiting
+                if waiting and -waiting[0][0] >= st.ladder.total:
+                    prices = prices + self._let_through(st)
+                if st.relative_watch:
+                    prices = [*prices, *st.relative_watch]
+                if prices:
+                    st.candidates = []
+                    self._judge_prices(st, prices, mid, ts)
+            if st.widened:
+                st.widened.clear()
         while True:
-            if self._dirty:
-                dirty = self._dirty
-                self._dirty = []
-                for tracked in dirty:
-                    tracked.dirty = False
-                    self._refresh(tracked, ts)
-            for st in self._sides:
-                if first and (st.sweep_due or not st.mid_low < mid < st.mid_high):
-                    self._sweep(st, mid, ts)
-                else:
-                    prices = st.candidates
-                    if first:
-                        waiting = st.share_waiting
-                        if waiting and -waiting[0][0] >= st.ladder.total:
-                            prices = prices + self._let_through(st)
-                        if st.relative_watch:
-                            prices = [*prices, *st.relative_watch]
-                    if prices:
+            while self._dirty or self._bid.candidates or self._ask.candidates:
+                if self._dirty:
+                    self._refresh_dirty(ts)
+                for st in self._sides:
+                    if st.candidates:
+                        prices = st.candidates
                         st.candidates = []
                         self._judge_prices(st, prices, mid, ts)
-                st.candidates.clear()
-            first = False
-            if self.tracked and not self._mid_low < mid < self._mid_high:
-                self._check_distance(mid, ts)
-            if not (self._dirty or self._bid.candidates or self._ask.candidates):
+            if not self.tracked or self._mid_low < mid < self._mid_high:
                 break
+            self._check_distance(mid, ts)
         if ts >= self._next_confirm:
             self._confirm(ts)
+
+    def _refresh_dirty(self, ts: int) -> None:
+        dirty = self._dirty
+        self._dirty = []
+        for tracked in dirty:
+            tracked.dirty = False
+            self._refresh(tracked, ts)
 
     def _refresh(self, tracked: _Tracked, ts: int) -> None:
         """Recompute a tracked density after some of its levels changed."""
@@ -628,6 +687,7 @@ class DensityTracker:
             density.price = tracked.anchor
             density.price_low = run[0]
             density.price_high = run[-1]
+            tracked.set_near(self.rules.test_distance)
             if len(run) == 1:
                 tracked.weighted = run[0]
                 self._keep_in_range(run[0])
@@ -697,11 +757,12 @@ class DensityTracker:
             high += 1
             if near - price > cut:
                 return low, high, False
-        if low == high:
-            return low, high, True
-        first = prices[low]
-        ticks = round((prices[high] - first) / tick)
-        return low, high, ticks <= spread * first / tick + 1e-9
+        return low, high, low == high or self._fits(prices[low], prices[high])
+
+    def _fits(self, low: float, high: float) -> bool:
+        """Levels from `low` to `high` span at most cluster_range_pct of `low` (in ticks)."""
+        tick: float = self.tick  # type: ignore[assignment]
+        return round((high - low) / tick) <= self.rules.cluster_range * low / tick + 1e-9
 
     def _members_of(self, st: _Side, tracked: _Tracked) -> list[float]:
         """A tracked density's levels: its anchor's run when that fits, up to the levels of any
@@ -726,7 +787,8 @@ class DensityTracker:
     # ---- candidates ----------------------------------------------------------------------
 
     def _judge_prices(self, st: _Side, prices: list[float], mid: float, ts: int) -> None:
-        seen: set[float] | None = None
+        seen: set[float] = set()
+        widened = set(st.widened) if st.widened else None
         members = st.members
         owner = st.owner
         watch = st.relative_watch
@@ -739,7 +801,7 @@ class DensityTracker:
         reach_mid = self.rules.max_distance * mid
         waiting = st.share_waiting
         for price in prices:
-            if seen is not None and price in seen:
+            if price in seen:
                 continue
             size = members.get(price)
             if size is None or price in owner:
@@ -753,16 +815,22 @@ class DensityTracker:
                     and ladder[i + 1] in members
                 ):
                     low, high, fits = self._run_at(st, i)
+                    if not fits and widened is not None and price in widened:
+                        self._break_pieces(st, i, widened)
                     if fits:
                         run = ladder[low:high + 1]
-                        seen = set(run) if seen is None else seen | set(run)
-                        holders = {owner[p] for p in run if p in owner}
-                        if holders:
-                            # Free levels in a run with a density in it join that density.
-                            for holder in holders:
+                        seen.update(run)
+                        held = False
+                        for near in run:
+                            holder = owner.get(near)
+                            if holder is not None:
+                                # Free levels in a run with a density join that density.
+                                held = True
                                 holder.regrow = True
-                                self._mark(holder)
-                        else:
+                                if not holder.dirty:
+                                    holder.dirty = True
+                                    self._dirty.append(holder)
+                        if not held:
                             self._judge(st, run, mid, ts)
                         continue
             # A level on its own: most fail the absolute or share criterion, cheaply.
@@ -795,6 +863,7 @@ class DensityTracker:
         st.mid_low = -_INF
         st.mid_high = _INF
         st.relative_watch.clear()
+        st.far.clear()
         st.candidates.clear()
         owner = st.owner
         self._judge_prices(st, [p for p in st.members if p not in owner], mid, ts)
@@ -824,6 +893,8 @@ class DensityTracker:
         if weighted - mid > reach or mid - weighted > reach:
             if watch:
                 watch.difference_update(run)
+            if len(run) > 1:
+                st.far.update(run)
             if weighted < mid:
                 st.mid_low = max(st.mid_low, weighted / (1.0 - rules.max_distance))
             else:
@@ -843,8 +914,9 @@ class DensityTracker:
 
     def _neighbour_mean(self, st: _Side, run: list[float], center: float) -> float:
         """Mean size of the `relative_neighbors` levels nearest to `center` (the weighted price)
-        outside the run. Distances are compared in ticks, so a tie between two levels equally
-        far is a true tie, and it goes to the lower price."""
+        outside the run, the lower price first of two equally far. Distances from one level are
+        whole ticks: with a slack of half a tick, float noise (0.0999999 against 0.1000001) never
+        breaks a tie. A cluster's weighted price lies off the grid, where ties do not arise."""
         ladder = st.ladder
         prices = ladder.prices
         size_at = ladder.size_at_index
@@ -852,15 +924,12 @@ class DensityTracker:
         above = bisect_right(prices, run[-1])
         end = len(prices)
         wanted = self.rules.neighbors
-        tick = self.tick
-        scale = 1.0 / tick if tick else 1.0
-        middle = round(center * scale) if len(run) == 1 and tick else center * scale
+        slack = 0.5 * self.tick if len(run) == 1 and self.tick else 0.0
         count = 0
         total = 0.0
         while count < wanted:
             if below >= 0 and (
-                above >= end
-                or middle - round(prices[below] * scale) <= round(prices[above] * scale) - middle
+                above >= end or center - prices[below] <= prices[above] - center + slack
             ):
                 total += size_at(below)
                 below -= 1
@@ -881,6 +950,7 @@ class DensityTracker:
         self._next_id += 1
         tracked = _Tracked(
             st, anchor, run, density, weighted, self.last_cts, ts + self.rules.min_lifetime_ms,
+            self.rules.test_distance,
         )
         for price in run:
             st.owner[price] = tracked
@@ -969,8 +1039,7 @@ class DensityTracker:
             return
         size_of = tracked.side.ladder.size_of
         density.size = sum(size_of(p) for p in tracked.members)
-        reach = self.rules.test_distance * density.price
-        tracked.left_alone = _away(density, self.last_price) > reach
+        tracked.left_alone = not tracked.near_low <= self.last_price <= tracked.near_high
         tracked.gone_cts = self.last_cts
         self._closing.append((ts + self.rules.match_ms, ts, tracked))
         self._closing_prices.update(tracked.members)
@@ -1032,7 +1101,6 @@ class DensityTracker:
         if self.tracked:
             bid_owner = self._bid_owner
             ask_owner = self._ask_owner
-            untested = self._untested
             for trade_ts, price, size, is_buy in prints:
                 tracked = (ask_owner if is_buy else bid_owner).get(price)
                 if tracked is not None and trade_ts > tracked.since_cts:
@@ -1040,18 +1108,8 @@ class DensityTracker:
                     density.eaten += size
                     pulled = density.peak_size - density.size - density.eaten
                     density.pulled = pulled if pulled > 0.0 else 0.0
-                if untested:
-                    tested = False
-                    test_distance = self.rules.test_distance
-                    for candidate in untested:
-                        density = candidate.density
-                        if _away(density, price) <= test_distance * density.price:
-                            density.tested_at = trade_ts
-                            tested = True
-                    if tested:
-                        untested = self._untested = [
-                            c for c in untested if c.density.tested_at is None
-                        ]
+            if self._untested:
+                self._test(prints)
             if ts >= self._next_confirm:
                 self._confirm(ts)
         if self._closing:
@@ -1061,6 +1119,25 @@ class DensityTracker:
                     self._late_print(trade_ts, price, size, is_buy)
             if self._closing[0][0] <= ts:
                 self._close(ts)
+
+    def _test(self, prints: list[TradePrint]) -> None:
+        """Mark the untested densities that a trade came near (the first such trade's time)."""
+        if len(prints) == 1:
+            low = high = prints[0][1]
+        else:
+            traded = [p[1] for p in prints]
+            low = min(traded)
+            high = max(traded)
+        tested = False
+        for candidate in self._untested:
+            if candidate.near_low <= high and low <= candidate.near_high:
+                for trade_ts, price, _, _ in prints:
+                    if candidate.near_low <= price <= candidate.near_high:
+                        candidate.density.tested_at = trade_ts
+                        tested = True
+                        break
+        if tested:
+            self._untested = [c for c in self._untested if c.density.tested_at is None]
 
     def _late_print(self, trade_ts: int, price: float, size: float, is_buy: bool) -> None:
         """A trade the book showed before it arrived still counts for a density that went."""

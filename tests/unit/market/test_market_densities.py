@@ -267,6 +267,18 @@ def test_levels_freed_by_a_shrinking_run_are_judged_as_a_cluster_again() -> None
     assert (market.only().price_low, market.only().price_high) == (99.8, 99.9)
 
 
+def test_a_new_level_that_makes_a_run_too_wide_frees_every_level_of_the_piece_it_joined() -> None:
+    # Mid 100.05, so 2 % reaches down to 98.049. The pair 98.0 (30) + 98.1 (25) fits 0.15 %
+    # and fails as one: its weighted price, 98.045, is 2.005 % away. A new wall level at 97.9
+    # (not beside 98.1) makes the run 97.9-98.1 too wide: each level is judged alone, and 98.1
+    # passes (25 >= 3 x mean(30, 8, 1, 1, 1)).
+    market = Market(bids={"98.0": "30", "98.1": "25"},
+                    asks={"100.1": "0", "100.2": "1"})
+    assert market.tracker.densities() == []
+    events = market.delta({"97.9": "8"})
+    assert [(e.kind, e.density.price, e.density.levels) for e in events] == [(APPEARED, 98.1, 1)]
+
+
 # ---- ticks -----------------------------------------------------------------------------------
 
 
