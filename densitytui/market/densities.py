@@ -35,7 +35,9 @@ level takes over.
 
 So, after every book message: every level of a qualifying candidate belongs to a live density,
 and every live density holds a wall level. The work follows what changed: a candidate is judged
-when one of its levels changes or joins or leaves its run; one that failed on share waits,
+when one of its levels grows or becomes a wall level, when a wall level beside it leaves (its
+run split or shrank), when a new wall level makes its run too wide to fit, and when one of its
+levels shrinks if it failed on distance (its weighted price moved); one that failed on share waits,
 keyed by the side volume at which it would pass, until the volume falls that far; all are judged
 again when mid moves far enough for one that failed on distance to pass; those that failed only
 the relative criterion (few) are judged on every message; judging and regrowing repeat until
@@ -71,10 +73,10 @@ the end of input in `finish`), so events stay in time order; its `density.last_s
 its walls went. The outcomes:
   eaten         it lost its walls, at least as much to trades as to cancels;
   held          price tested it (a trade within signals.bounce_max_distance_pct of its price
-                from its range of levels)
-                and it outlived the test: it left the distance or depth window, or its walls
-                were taken down while the last trade was away from it (beyond that distance); `scan`
-                counts a density still there at the end of a replay as held too when tested;
+                from its range of levels) and it outlived the test: it left the distance or
+                depth window, or its walls were taken down while the last trade was away from
+                it (beyond that distance); `scan` counts a density still there at the end of a
+                replay as held too when tested;
   spoof         it lost its walls, and more than spoof_pulled_pct of what it lost was pulled
                 (while price was near, or before price ever tested it);
   pulled        it lost its walls, mostly pulled but below the spoof share;
