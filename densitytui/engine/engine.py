@@ -516,8 +516,6 @@ class TradingEngine:
             return
         self._busy.add(symbol)
         try:
-            if not await self._save_signal(signal):
-                return
             self.signals.pop(signal.id, None)
             now = self.clock_ms()
             instrument = self.instruments.get(symbol)
@@ -544,14 +542,17 @@ class TradingEngine:
                 )
                 self._emit("refused", f"{symbol} {signal.kind.value} refused: {names}", symbol)
                 return
-            await self._decide(signal, "accepted", qty, checks)
             if not await self._ensure_leverage(symbol):
+                await self._decide(signal, "refused", qty, checks)
                 return
             request = OrderRequest(
                 order_link_id=self.executor.link_ids.next("e"), symbol=symbol, side=signal.side,
                 qty=qty, order_type=OrderType.MARKET, stop_loss=signal.stop_loss,
             )
-            answer = await self.executor.send(request, trigger=trigger, started=started)
+            accepted = Decision(signal.id, now, "accepted", qty, checks)
+            answer = await self.executor.send(
+                request, trigger=trigger, started=started, entry=(signal, accepted),
+            )
             if answer is None or answer.filled_qty <= 0:
                 return
             await self._open_trade(signal, answer)
@@ -946,6 +947,10 @@ class TradingEngine:
             for symbol in diff.removed:
                 self.market.forget(symbol)
         self.watched = (self.watched | diff.added) - diff.removed
+        leverage = self.config.risk.leverage
+        for symbol in sorted(diff.added - self._leverage_set):
+            if await self.journal.get_state(self._key(STATE_LEVERAGE, symbol)) == leverage:
+                self._leverage_set.add(symbol)
         if diff.added or diff.removed:
             self._emit(
                 "movers",
@@ -982,6 +987,7 @@ class TradingEngine:
         checks: tuple[CheckOutcome, ...] = (),
     ) -> None:
         try:
+            await self.journal.save_signal(signal)
             decision = Decision(signal.id, self.clock_ms(), outcome, qty, checks)
             await self.journal.add_decision(decision)
         except JournalError as exc:

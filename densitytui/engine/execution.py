@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 from densitytui.engine.journal import Journal
 from densitytui.model import (
+    Decision,
     Order,
     OrderRequest,
     OrderStatus,
     OrderType,
     Position,
     Side,
+    Signal,
 )
 from densitytui.venues.base import (
     Exchange,
@@ -59,13 +61,15 @@ class LinkIds:
 
 @dataclass(slots=True)
 class LatencyLog:
-    """Engine time from a trigger (the message or the keypress) to the order leaving the engine,
-    in µs, by what triggered it ("auto", "confirm")."""
+    """Time from a trigger (the message or the keypress) to the order leaving the engine, in µs,
+    by what triggered it ("auto", "confirm"): the whole of it, and the part spent waiting for
+    the journal's durable write (the rest is the engine's own work)."""
 
-    samples: dict[str, list[float]] = field(default_factory=dict)
+    samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
-    def add(self, trigger: str, started: float) -> None:
-        self.samples.setdefault(trigger, []).append((time.perf_counter() - started) * 1e6)
+    def add(self, trigger: str, started: float, journal_s: float) -> None:
+        total_us = (time.perf_counter() - started) * 1e6
+        self.samples.setdefault(trigger, []).append((total_us, journal_s * 1e6))
 
 
 @dataclass(slots=True, frozen=True)
@@ -106,9 +110,17 @@ class Executor:
     # ---- one order
 
     async def send(
-        self, request: OrderRequest, *, trigger: str = "", started: float | None = None,
+        self,
+        request: OrderRequest,
+        *,
+        trigger: str = "",
+        started: float | None = None,
+        entry: tuple[Signal, Decision] | None = None,
     ) -> Order | None:
-        """Journal, send, record the answer. None when the venue refused or never placed it."""
+        """Journal, send, record the answer. None when the venue refused or never placed it.
+
+        An entry's signal and accepted decision are written in the same transaction as its
+        order row: one durable write between the decision and the order leaving."""
         now = self.clock_ms()
         order = Order(
             order_link_id=request.order_link_id, symbol=request.symbol, side=request.side,
@@ -116,9 +128,13 @@ class Executor:
             created_at=now, price=request.price, stop_loss=request.stop_loss,
             reduce_only=request.reduce_only, updated_at=now,
         )
-        await self.journal.insert_order(order, self.exchange.name)
+        journal_started = time.perf_counter()
+        if entry is None:
+            await self.journal.insert_order(order, self.exchange.name)
+        else:
+            await self.journal.record_entry(*entry, order, self.exchange.name)
         if started is not None:
-            self.latency.add(trigger, started)
+            self.latency.add(trigger, started, time.perf_counter() - journal_started)
         sent = time.perf_counter()
         try:
             answer = await asyncio.wait_for(
@@ -232,8 +248,7 @@ class Executor:
         closes: dict[str, Order] = {}
         cancelled = False
         for attempt in range(1, self.rules.close_all_attempts + 2):
-            positions = await self._positions()
-            orders = await self._open_orders()
+            positions, orders = await asyncio.gather(self._positions(), self._open_orders())
             if cancelled and positions == [] and orders == []:
                 return True, closes
             if attempt > self.rules.close_all_attempts:

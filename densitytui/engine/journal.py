@@ -40,6 +40,10 @@ class Journal(Protocol):
 
     async def insert_order(self, order: Order, venue: str) -> None: ...
 
+    async def record_entry(
+        self, signal: Signal, decision: Decision, order: Order, venue: str,
+    ) -> None: ...
+
     async def update_order(
         self,
         order_link_id: str,

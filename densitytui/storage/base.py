@@ -185,6 +185,14 @@ class Store(ABC):
         """Store an order before it is sent (status Created); `DuplicateRecord` if id is used."""
 
     @abstractmethod
+    async def record_entry(
+        self, signal: Signal, decision: Decision, order: Order, venue: str,
+    ) -> None:
+        """Store an entry before it is sent, in one transaction: its signal (kept if stored
+        already), the decision with its checks, and the order (status Created);
+        `DuplicateRecord` if the order's link id is used."""
+
+    @abstractmethod
     async def update_order(
         self,
         order_link_id: str,

@@ -291,6 +291,24 @@ class SqlStore(Store):
             if await session.fetchrow(sql, args) is None:
                 raise DuplicateRecord(f"order_link_id {order.order_link_id!r} is stored already")
 
+    async def record_entry(
+        self, signal: Signal, decision: Decision, order: Order, venue: str,
+    ) -> None:
+        signal_sql, signal_args = _insert(
+            "signals", signal_values(signal), " ON CONFLICT (id) DO NOTHING"
+        )
+        decision_sql, decision_args = _insert("decisions", decision_values(decision))
+        order_sql, order_args = _insert(
+            "orders",
+            order_values(order, venue),
+            " ON CONFLICT (order_link_id) DO NOTHING RETURNING order_link_id",
+        )
+        async with self._session(write=True) as session:
+            await session.execute(signal_sql, signal_args)
+            await session.execute(decision_sql, decision_args)
+            if await session.fetchrow(order_sql, order_args) is None:
+                raise DuplicateRecord(f"order_link_id {order.order_link_id!r} is stored already")
+
     async def update_order(
         self,
         order_link_id: str,

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.integration.engine.conftest import engine_rig, make_config
+from engine_rig import engine_rig, make_config
 
 RUN_S = 600.0
 

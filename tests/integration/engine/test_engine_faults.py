@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from engine_rig import Rig, engine_rig, make_config
+from faulty_exchange import FaultyExchange
 
 from densitytui.engine.lock import AccountLock, AccountLocked
 from densitytui.model import OrderStatus, TradingMode
-from tests.integration.engine.conftest import Rig, engine_rig, make_config
-from tests.integration.engine.faulty import FaultyExchange
 
 
 def _faulty(rig: Rig) -> FaultyExchange:

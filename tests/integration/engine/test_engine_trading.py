@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine_rig import Rig, engine_rig, make_config
+
 from densitytui.model import TradingMode
-from tests.integration.engine.conftest import Rig, engine_rig, make_config
 
 
 def _tradable_signal(rig: Rig) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from faulty_exchange import FaultyExchange
 
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
@@ -19,7 +20,6 @@ from densitytui.storage import Store, open_store
 from densitytui.venues.base import Exchange, Venue
 from densitytui.venues.factory import sim_venue
 from densitytui.venues.paper import PaperBroker
-from tests.integration.engine.faulty import FaultyExchange
 
 T0 = 1_700_000_000_000
 WALL_LIMIT_S = 600.0
