@@ -198,6 +198,20 @@ async def test_decisions_keep_every_check_in_order(store: Store) -> None:
 # ---- orders and fills
 
 
+async def test_an_entry_is_recorded_whole_or_not_at_all(store: Store) -> None:
+    signal = make_signal(5)
+    accepted = Decision(signal.id, T0 + 1, "accepted", 0.002, (CheckOutcome("x", True, "ok"),))
+    await store.record_entry(signal, accepted, make_order("dt1-000050"), "sim")
+    assert await store.signal(signal.id) == signal
+    assert [d.outcome for d in await store.decisions(signal.id)] == ["accepted"]
+    assert await store.order("dt1-000050") == make_order("dt1-000050")
+
+    again = Decision(signal.id, T0 + 2, "accepted", 0.002)
+    with pytest.raises(DuplicateRecord, match="dt1-000050"):
+        await store.record_entry(signal, again, make_order("dt1-000050", at=T0 + 2), "sim")
+    assert [d.ts for d in await store.decisions(signal.id)] == [T0 + 1]
+
+
 async def test_an_order_status_never_moves_backwards(store: Store) -> None:
     await store.insert_order(make_order("dt1-000009"), venue="sim")
     await store.update_order("dt1-000009", T0 + 10, status=OrderStatus.UNKNOWN)
