@@ -395,7 +395,8 @@ class DensityTracker:
     def set_tick(self, tick: float) -> None:
         """Use the instrument's tick size (neighbouring ticks, tie-breaks) instead of a guess."""
         self._tick_given = True
-        self._use_tick(tick)
+        if self._use_tick(tick) and self.book.valid:
+            self._settle(self.book.ts)
 
     def set_frozen(self, frozen: bool, ts: int) -> None:
         """Flag the book invalid (`frozen=True`: a sequence gap or a crossed book) or healed
@@ -432,24 +433,26 @@ class DensityTracker:
                 p: s for p, s in side.ladder.sizes.items() if p * s >= member_notional
             }
             side.sweep_due = True
-        self._regrow_all(ts)
+        self._regrow_all()
+        if self.book.valid:
+            self._settle(ts)
 
-    def _use_tick(self, tick: float) -> None:
+    def _use_tick(self, tick: float) -> bool:
+        """Take `tick` for runs and ties: every level is judged again at the next settle.
+        False if it is the tick in use already."""
         if tick == self.tick:
-            return
+            return False
         self.tick = tick
         self._clusters = self.rules.cluster_range > 0.0
         for side in self._sides:
             side.sweep_due = True
-        if self.tracked:
-            self._regrow_all(self.book.ts)
+        self._regrow_all()
+        return True
 
-    def _regrow_all(self, ts: int) -> None:
+    def _regrow_all(self) -> None:
         for tracked in self.tracked:
             tracked.regrow = True
             self._mark(tracked)
-        if self.book.valid:
-            self._settle(ts)
 
     def _infer_tick(self) -> None:
         """Guess the tick as the smallest positive gap between levels near the touch, on both

@@ -320,6 +320,21 @@ def test_the_instrument_tick_beats_the_guess() -> None:
     assert tracker.tick == 0.001
 
 
+def test_a_new_instrument_tick_regroups_the_levels_at_once() -> None:
+    # On a 0.2 grid, 99.4 and 99.6 are neighbours: one cluster of 1,592 USDT (a tick is 0.2 %,
+    # within a cluster range of 0.5 %). Taken for 0.1, they are two levels of 796 USDT each,
+    # and neither passes.
+    book = OrderBook("TESTUSDT")
+    tracker = DensityTracker(book, rules(cluster_range_pct=0.5), tick=0.1)
+    bids = [[f"{99 + i / 5:.1f}", "1"] for i in range(5)] + [["99.4", "8"], ["99.6", "8"]]
+    book.apply(True, bids, [["100.2", "1"], ["100.4", "1"]], 1, 0, 1_000)
+    tracker.on_book(1_000, 1_000, snapshot=True)
+    assert tracker.densities() == []
+    tracker.set_tick(0.2)
+    (density,) = tracker.densities()
+    assert (density.price_low, density.price_high, density.levels) == (99.4, 99.6, 2)
+
+
 # ---- frozen books ----------------------------------------------------------------------------
 
 
