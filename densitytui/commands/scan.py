@@ -7,8 +7,9 @@ tested it, else as open.
 
 Units and rounding. Prices are USDT, rounded to the tick: the one given with `--tick`, else the
 tracker's guess from the book. Sizes are in the base coin (the symbol without its USDT suffix),
-rounded to the most decimals the book's own size strings use; notional is USDT. JSON numbers are
-rounded the same way, so they carry no float noise.
+rounded to the most decimals of the book's own size strings (its best 50 levels a side when the
+symbol's first event is printed); notional is USDT, the anchor price x the summed size. JSON
+numbers are rounded the same way, so they carry no float noise.
 
 A recording has no instrument rules: `--tick SYMBOL=TICK` gives a symbol's tick (the sim's
 recordings: its ticks are in `densitytui.venues.sim.instruments`); nothing is taken from the sim
