@@ -74,6 +74,8 @@ class Faults:
     forbidden_until_ms: int = 0
     # Orders whose answer is lost: the order is placed, the connection dropped unanswered.
     lose_order_responses: int = 0
+    # Orders whose answer never comes: the order is placed, the connection left hanging.
+    hang_order_responses: int = 0
     # trading-stop answers 10001 and order/create ignores an attached stopLoss.
     reject_stop_loss: bool = False
 
@@ -136,6 +138,7 @@ class FakeBybit:
         self._ws: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._order_ids: dict[str, str] = {}
+        self._closing = asyncio.Event()
 
     # ---- lifecycle
 
@@ -160,6 +163,7 @@ class FakeBybit:
         ]
 
     async def close(self) -> None:
+        self._closing.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -618,6 +622,10 @@ class FakeBybit:
             raise RestError(exc.ret_code or 10001, exc.ret_msg) from None
         if self.faults.lose_order_responses > 0:
             self.faults.lose_order_responses -= 1
+            return LOST
+        if self.faults.hang_order_responses > 0:
+            self.faults.hang_order_responses -= 1
+            await self._closing.wait()
             return LOST
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
 

@@ -120,6 +120,21 @@ async def test_lost_answer_is_outcome_unknown_and_found_once_by_link_id(
     assert await exchange.order_by_link_id("BTCUSDT", "it-never-sent") is None
 
 
+async def test_no_answer_within_the_timeout_is_outcome_unknown(fake: FakeBybit) -> None:
+    rest = rest_client(fake, timeout_s=0.5)
+    exchange = BybitExchange("testnet", rest, PrivateStream(
+        fake.private_ws_url, Credentials(KEY, SECRET), venue="testnet"))
+    try:
+        fake.faults.hang_order_responses = 1
+        with pytest.raises(OutcomeUnknown, match=r"no answer within 0\.5 s"):
+            await exchange.place_order(_long("it-hang", fake))
+        found = await exchange.order_by_link_id("BTCUSDT", "it-hang")
+        assert found is not None and found.order_link_id == "it-hang"
+        assert [o["orderLinkId"] for o in fake.orders_received] == ["it-hang"]
+    finally:
+        await exchange.close()
+
+
 async def test_rate_limited_calls_wait_for_the_reset_then_succeed(fake: FakeBybit) -> None:
     rest = rest_client(fake)
     try:
