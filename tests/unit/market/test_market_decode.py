@@ -50,6 +50,15 @@ def test_orderbook_snapshot_and_delta(docs_examples: Path) -> None:
     assert (delta.price_decimals, delta.size_decimals) == (-1, -1)
 
 
+def test_a_delta_with_u_1_is_a_restart_and_tells_how_numbers_are_printed() -> None:
+    frame = {"topic": "orderbook.200.X", "type": "delta", "ts": 1,
+             "data": {"s": "X", "b": [["1.5000", "2.00"]], "a": [], "u": 1, "seq": 3}}
+    message = decode_frame(orjson.dumps(frame))
+    assert isinstance(message, BookMessage)
+    assert not message.is_snapshot  # the book treats u == 1 as a snapshot (PROTOCOL.md)
+    assert (message.price_decimals, message.size_decimals, message.depth) == (4, 2, 200)
+
+
 def test_a_frame_in_another_key_order_decodes_the_same() -> None:
     frame = {"topic": "orderbook.50.X", "type": "delta", "ts": 1,
              "data": {"s": "X", "b": [["1.50", "2"]], "a": [], "u": 2, "seq": 3}, "cts": 0}
