@@ -78,11 +78,14 @@ class RateLimiter:
         self.banned_until = 0.0
         self.limited = 0
 
-    async def acquire(self, path: str) -> None:
-        """Wait for this endpoint's turn; `Banned` while an HTTP 403 ban lasts."""
+    async def acquire(self, path: str, max_wait_s: float = float("inf")) -> None:
+        """Wait for this endpoint's turn; `Banned` while an HTTP 403 ban lasts, `Blocked` when
+        a 10006 block lasts longer than `max_wait_s`."""
         if self.banned():
             raise Banned(self.banned_until)
         blocked = self._blocked_until.get(path, 0.0) - self._clock()
+        if blocked > max_wait_s:
+            raise Blocked(path, blocked)
         if blocked > 0:
             await self._sleep(blocked)
         bucket = self._bucket(path)
@@ -127,3 +130,11 @@ class Banned(Exception):
             f"Bybit answered HTTP 403 (IP rate limit or region ban): REST stopped until {at} UTC"
         )
         self.until = until
+
+
+class Blocked(Exception):
+    """An endpoint is rate limited (10006) for longer than the caller will wait."""
+
+    def __init__(self, path: str, seconds: float) -> None:
+        super().__init__(f"{path}: rate limit (10006) resets in {seconds:.1f} s")
+        self.seconds = seconds

@@ -9,7 +9,8 @@ sleeps inside the worker thread): this client decides. Errors become the typed e
   storm); 10002 (clock outside the receive window) → `AuthenticationFailed`, not remembered;
 - 10006 → wait until the reset time in the answer's headers and try again, up to
   `rate_limit_max_wait_s` in all, then `RateLimited`; 10006 means nothing was done, so trying
-  again never duplicates;
+  again never duplicates. While a longer block lasts, calls to that endpoint are refused with
+  `RateLimited` without being sent;
 - HTTP 403 → `RateLimited`, and REST stops for the ban period (`problem` says until when);
 - no connection → `VenueUnavailable`; a request that was sent but got no answer (timeout,
   connection dropped, 10016 or an HTTP error on an order) → `OutcomeUnknown` when it placed an
@@ -45,7 +46,7 @@ from densitytui.venues.base import (
     RateLimited,
     VenueUnavailable,
 )
-from densitytui.venues.bybit.ratelimit import Banned, Clock, RateLimiter, Sleep
+from densitytui.venues.bybit.ratelimit import Banned, Blocked, Clock, RateLimiter, Sleep
 
 # "Not modified" answers that mean the wanted state already holds (PROTOCOL.md).
 NOT_MODIFIED = {RET_LEVERAGE_NOT_MODIFIED, RET_TPSL_NOT_MODIFIED}
@@ -150,9 +151,11 @@ class RestClient:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await self.limiter.acquire(path)
+                await self.limiter.acquire(path, deadline - self._clock())
             except Banned as exc:
                 raise RateLimited(str(exc)) from None
+            except Blocked as exc:
+                raise RateLimited(str(exc), RET_RATE_LIMITED) from None
             try:
                 return await loop.run_in_executor(
                     self._executor, self._call_in_thread, method, dict(params),

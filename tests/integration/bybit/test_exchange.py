@@ -157,6 +157,9 @@ async def test_rate_limit_longer_than_the_allowed_wait_raises(fake: FakeBybit) -
         with pytest.raises(RateLimited) as limited:
             await rest.call("get_positions", category="linear", settleCoin="USDT")
         assert limited.value.ret_code == 10006
+        # While the block lasts, further calls are refused without being sent.
+        with pytest.raises(RateLimited):
+            await rest.call("get_positions", category="linear", settleCoin="USDT")
         assert len([p for _, p in fake.requests if p == "/v5/position/list"]) == 1
     finally:
         await rest.close()
