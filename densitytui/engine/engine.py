@@ -159,7 +159,7 @@ class TradingEngine:
         engine = config.engine
         prefix = engine.link_id_prefix or f"dt{secrets.token_hex(4)}"
         self.executor = Executor(
-            self.exchange, journal, LinkIds(prefix), clock_ms, self._emit,
+            self.exchange, journal, LinkIds(prefix), clock_ms, self._emit, self._store_failed,
             ExecutionRules(
                 order_timeout_s=engine.order_timeout_s,
                 lookup_attempts=engine.order_lookup_attempts,
@@ -236,6 +236,7 @@ class TradingEngine:
                 density_id=signal.density_id if signal else 0,
             )
         await self._reconcile(now)
+        self.balance = await self.exchange.balance()
         await self._refresh_movers()
         self._loops.append(asyncio.create_task(self._feed(), name="engine feed"))
         self._loops.append(asyncio.create_task(self._account(), name="engine account"))
@@ -319,7 +320,10 @@ class TradingEngine:
             trade = self.trades.get(symbol)
             if trade is not None:
                 await self._finish(trade, answer.avg_price, trade.closing, answer.fee)
-        await self._reconcile(self.clock_ms())
+        try:
+            await self._reconcile(self.clock_ms())
+        except JournalError as exc:
+            self._store_failed(exc)
         self._emit(
             "close_all_done" if flat else "close_all_alert",
             "flat: no position, no order" if flat else "NOT FLAT after close all",
@@ -327,8 +331,14 @@ class TradingEngine:
         )
 
     async def set_mode(self, mode: TradingMode) -> None:
+        """Switch mode. Leaving manual after the kill switch fired is the trader's
+        acknowledgment: the equity peak starts again from the equity now."""
         if mode is not TradingMode.MANUAL and self.safety.killed_at is not None:
             self.safety.killed_at = None
+            self.balance = await self.exchange.balance()
+            equity = self.balance.equity
+            self.safety.equity_peak = equity
+            self._emit("kill_switch_reset", f"kill switch reset: equity peak now {equity:.2f}", "")
             await self._save_state()
         self.mode = mode
         self._emit("mode", f"mode {mode.value}", "")
@@ -737,11 +747,14 @@ class TradingEngine:
         del self.trades[trade.symbol]
         now = self.clock_ms()
         exit_price, pnl, fees = trade.settle(fallback_price, fallback_fee)
-        await self.journal.close_position(
-            trade.position_id, now, exit_price=exit_price, exit_reason=reason, realized_pnl=pnl,
-            fees=fees,
-        )
         self.safety.on_closed(pnl, reason, now)
+        try:
+            await self.journal.close_position(
+                trade.position_id, now, exit_price=exit_price, exit_reason=reason,
+                realized_pnl=pnl, fees=fees,
+            )
+        except JournalError as exc:
+            self._store_failed(exc)
         await self._save_state()
         position = trade.position
         self._emit(

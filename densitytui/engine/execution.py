@@ -13,8 +13,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from densitytui.engine.journal import Journal
+from densitytui.engine.journal import Journal, JournalError
 from densitytui.model import (
     Decision,
     Order,
@@ -93,6 +94,7 @@ class Executor:
         link_ids: LinkIds,
         clock_ms: Callable[[], int],
         emit: Emit,
+        journal_failed: Callable[[Exception], None],
         rules: ExecutionRules = ExecutionRules(),
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -101,6 +103,7 @@ class Executor:
         self.link_ids = link_ids
         self.clock_ms = clock_ms
         self.emit = emit
+        self.journal_failed = journal_failed
         self.rules = rules
         self.sleep = sleep
         self.latency = LatencyLog()
@@ -129,10 +132,16 @@ class Executor:
             reduce_only=request.reduce_only, updated_at=now,
         )
         journal_started = time.perf_counter()
-        if entry is None:
-            await self.journal.insert_order(order, self.exchange.name)
-        else:
-            await self.journal.record_entry(*entry, order, self.exchange.name)
+        try:
+            if entry is None:
+                await self.journal.insert_order(order, self.exchange.name)
+            else:
+                await self.journal.record_entry(*entry, order, self.exchange.name)
+        except JournalError as exc:
+            if not request.reduce_only:
+                raise
+            # A close only shrinks a position: it goes out even when the store is down.
+            self.journal_failed(exc)
         if started is not None:
             self.latency.add(trigger, started, time.perf_counter() - journal_started)
         sent = time.perf_counter()
@@ -141,8 +150,8 @@ class Executor:
                 self.exchange.place_order(request), self.rules.order_timeout_s,
             )
         except OrderRejected as rejection:
-            await self.journal.update_order(
-                request.order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+            await self._update(
+                request.order_link_id, status=OrderStatus.REJECTED,
                 reject_code=rejection.ret_code, reject_reason=rejection.ret_msg,
             )
             self.emit(
@@ -152,8 +161,8 @@ class Executor:
             )
             return None
         except (TimeoutError, OutcomeUnknown, VenueUnavailable) as exc:
-            await self.journal.update_order(
-                request.order_link_id, self.clock_ms(), status=OrderStatus.UNKNOWN,
+            await self._update(
+                request.order_link_id, status=OrderStatus.UNKNOWN,
                 reject_reason=str(exc) or type(exc).__name__,
             )
             self.emit(
@@ -165,8 +174,8 @@ class Executor:
             if answer is None:
                 return None
         except ExchangeError as exc:
-            await self.journal.update_order(
-                request.order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+            await self._update(
+                request.order_link_id, status=OrderStatus.REJECTED,
                 reject_code=exc.ret_code, reject_reason=exc.ret_msg,
             )
             self.emit("order_rejected", f"{request.order_link_id}: {exc}", request.symbol)
@@ -196,8 +205,8 @@ class Executor:
                 return found
             misses += 1
             await self.sleep(self.rules.lookup_interval_s)
-        await self.journal.update_order(
-            order_link_id, self.clock_ms(), status=OrderStatus.REJECTED,
+        await self._update(
+            order_link_id, status=OrderStatus.REJECTED,
             reject_reason="never reached the venue (not found by orderLinkId)",
         )
         self.emit("order_not_placed", f"{order_link_id} was never placed", symbol)
@@ -207,14 +216,24 @@ class Executor:
         """What the venue reports about one of our orders, into the journal (never backwards)."""
         if not order.order_link_id:
             return None
+        return await self._update(
+            order.order_link_id, order.updated_at or self.clock_ms(), status=order.status,
+            order_id=order.order_id or None, filled_qty=order.filled_qty,
+            avg_price=order.avg_price, fee=order.fee, reject_code=order.reject_code,
+            reject_reason=order.reject_reason or None,
+        )
+
+    async def _update(self, order_link_id: str, at: int = 0, **fields: Any) -> Order | None:
+        """Record an answer; an order sent is never undone by a store that fails afterwards,
+        so a failure here is reported and the order path goes on."""
         try:
             return await self.journal.update_order(
-                order.order_link_id, order.updated_at or self.clock_ms(), status=order.status,
-                order_id=order.order_id or None, filled_qty=order.filled_qty,
-                avg_price=order.avg_price, fee=order.fee, reject_code=order.reject_code,
-                reject_reason=order.reject_reason or None,
+                order_link_id, at or self.clock_ms(), **fields,
             )
         except LookupError:
+            return None
+        except JournalError as exc:
+            self.journal_failed(exc)
             return None
 
     # ---- stops and closes
