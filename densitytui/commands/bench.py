@@ -249,7 +249,7 @@ def run_market(args: argparse.Namespace) -> int:
     print(
         f"  {figures['messages']:,} messages ({figures['book_messages']:,} book, "
         f"{figures['trade_messages']:,} trade, {figures['malformed_messages']:,} malformed), "
-        f"best of {figures['repeat']} alternating rounds, load average "
+        f"best of {figures['repeat']} alternating rounds in CPU time, load average "
         f"{figures['load_avg_1m']:.2f}"
     )
     print(f"  engine / orjson    {figures['ratio_vs_orjson']:>12.3f}        "
