@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 from fake_bybit import FakeBybit
 
-from densitytui.commands.record import stamped
+from densitytui.cli import main
+from densitytui.commands.record import HourlyWriter, stamped
 from densitytui.config import Config
 from densitytui.market.engine import MarketEngine
 from densitytui.venues.recording import Recording
@@ -86,3 +88,27 @@ async def test_record_refuses_bad_options(tmp_path: Path) -> None:
     status, _, stderr = await _cli("record", "--symbols", "BTCUSDT", "--movers",
                                    "--out", str(tmp_path))
     assert status == 2 and "not allowed with" in stderr
+
+
+def test_files_turn_with_the_utc_hour(tmp_path: Path) -> None:
+    writer = HourlyWriter(tmp_path)
+    hour = 1_733_097_600_000  # 2024-12-02 00:00 UTC
+    frame = b'{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT"},"ts":1}'
+    for recv_ms in (hour - 1, hour, hour + 3_599_999):
+        writer.write(frame, recv_ms)
+    writer.close()
+    names = [path.name for path in writer.files]
+    assert names == ["bybit-public-20241201-23.jsonl.gz", "bybit-public-20241202-00.jsonl.gz"]
+    stamps = [[orjson.loads(line)["local_recv_ms"] for line in Recording(path)]
+              for path in writer.files]
+    assert stamps == [[hour - 1], [hour, hour + 3_599_999]]
+
+
+def test_record_the_simulated_market(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["record", "--venue", "sim", "--symbols", "BTCUSDT", "--out", str(tmp_path),
+                   "--duration", "1"])
+    assert status == 0
+    [path] = tmp_path.glob("*.jsonl.gz")
+    lines = list(Recording(path))
+    assert f"recorded {len(lines)} messages" in capsys.readouterr().out
+    assert {orjson.loads(line)["topic"] for line in lines} >= {"orderbook.50.BTCUSDT"}
