@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import pytest
+import requests
 from fake_bybit import FakeBybit, payloads
 from venue_helpers import KEY, SECRET, eventually, rest_client
 
@@ -292,3 +293,17 @@ async def test_private_stream_reconnects_and_logs_in_again(fake: FakeBybit,
         if isinstance(update, Fill):
             assert update.order_link_id == "it-after-drop"
             break
+
+
+async def test_the_fake_bans_an_ip_beyond_600_requests_in_5_seconds() -> None:
+    frozen = 1_733_097_601.0  # one 5 s window for every request
+
+    def hammer(url: str) -> list[int]:
+        with requests.Session() as session:
+            session.trust_env = False
+            return [session.get(f"{url}/v5/market/time").status_code for _ in range(601)]
+
+    async with FakeBybit(["BTCUSDT"], clock=lambda: frozen) as fake:
+        statuses = await asyncio.to_thread(hammer, fake.rest_url)
+        assert statuses[:600] == [200] * 600 and statuses[600] == 403
+        assert fake.faults.forbidden_until_ms == int(frozen * 1000) + 600_000
