@@ -17,20 +17,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
-from densitytui.engine.engine import TradingEngine
-from densitytui.logging import configure_logging
-from densitytui.market.engine import MarketEngine
-from densitytui.model import OrderRequest, OrderType, Side
-from densitytui.storage import Store, open_store
-from densitytui.strategy.grid import ceil_to_step
-from densitytui.venues.base import Exchange, Venue
-from densitytui.venues.factory import sim_venue
-from densitytui.venues.latency import LatencyExchange
-from densitytui.venues.paper import PaperBroker
+
+if TYPE_CHECKING:
+    from densitytui.engine.engine import TradingEngine
+    from densitytui.storage import Store
+    from densitytui.venues.paper import PaperBroker
 
 T0 = 1_700_000_000_000
 TARGET_P99_US = 5_000.0
@@ -59,6 +54,8 @@ def register_engine(
 
 
 def run_engine_bench(args: argparse.Namespace) -> int:
+    from densitytui.logging import configure_logging
+
     config = config_or_exit(args)
     configure_logging(config)
     with tempfile.TemporaryDirectory(prefix="densitytui-bench-") as folder:
@@ -92,6 +89,14 @@ def _sim_config(config: Config, db: Path, mode: str) -> Config:
 async def _engine(
     config: Config, wrap: float | None = None,
 ) -> tuple[TradingEngine, Store, PaperBroker]:
+    from densitytui.engine.engine import TradingEngine
+    from densitytui.market.engine import MarketEngine
+    from densitytui.storage import open_store
+    from densitytui.venues.base import Exchange, Venue
+    from densitytui.venues.factory import sim_venue
+    from densitytui.venues.latency import LatencyExchange
+    from densitytui.venues.paper import PaperBroker
+
     store = await open_store(config.storage)
     market = MarketEngine(config)
     venue = sim_venue(config, market.book, start_ms=T0)
@@ -167,6 +172,9 @@ async def _close_all_run(config: Config, db: Path) -> dict[str, Any]:
 
 async def _open_positions(engine: TradingEngine, broker: PaperBroker) -> int:
     """Open `CLOSE_ALL_POSITIONS` positions straight on the paper account, one per symbol."""
+    from densitytui.model import OrderRequest, OrderType, Side
+    from densitytui.strategy.grid import ceil_to_step
+
     opened = 0
     for symbol, instrument in sorted(engine.instruments.items()):
         book = engine.book(symbol)

@@ -3,11 +3,13 @@
 A venue that cannot run (no keys, `live` without its flag or its typed word, `replay`, which the
 engine does not run on) is refused here with one line and exit status 2, before anything is
 drawn. The engine is built once the app has opened the database, and runs in the app's worker.
+With `--headless` the engine runs alone, printing one line per event (`commands/headless.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ from densitytui.commands.settings import config_or_exit
 if TYPE_CHECKING:
     from densitytui.config import Config
     from densitytui.engine.engine import TradingEngine
+    from densitytui.engine.runner import EngineOptions
     from densitytui.storage import Store
 
 LIVE_WORD = "LIVE"
@@ -29,6 +32,18 @@ def register(
         description="Run the trading app on the configured venue.",
     )
     add_live_flag(parser, suppress=True)
+    parser.add_argument(
+        "--headless", action="store_true",
+        help="run the engine without the screen, one line per event on stdout",
+    )
+    parser.add_argument(
+        "--duration", type=float, metavar="S",
+        help="with --headless: stop after S seconds of market time (default: until ctrl+c)",
+    )
+    parser.add_argument(
+        "--speed", type=float, metavar="X",
+        help="pace of the simulated market: 1 real time, 20 twenty times faster, 0 flat out",
+    )
     parser.set_defaults(func=run)
 
 
@@ -63,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         if typed != LIVE_WORD:
             print("densitytui: not confirmed; nothing started", file=sys.stderr)
             return 2
+    from densitytui.engine.runner import EngineOptions
+
+    options = EngineOptions(speed=getattr(args, "speed", None))
+    if getattr(args, "headless", False):
+        return _run_headless(config, getattr(args, "duration", None), options)
     import structlog
 
     from densitytui.engine.runner import open_engine
@@ -75,10 +95,21 @@ def run(args: argparse.Namespace) -> int:
     )
 
     async def factory(store: Store) -> TradingEngine:
-        return await open_engine(config, store)
+        return await open_engine(config, store, options)
 
     try:
         DensityApp(config, engine_factory=factory).run()
     finally:
         close_logging()
     return 0
+
+
+def _run_headless(config: Config, duration_s: float | None, options: EngineOptions) -> int:
+    from densitytui.commands.headless import run_headless
+    from densitytui.logging import close_logging, configure_logging
+
+    configure_logging(config)
+    try:
+        return asyncio.run(run_headless(config, duration_s, options))
+    finally:
+        close_logging()
