@@ -22,8 +22,9 @@ SECRET = "fake-secret"
 EVENTUALLY_S = 20.0
 
 
-def rest_client(fake: FakeBybit, secret: str = SECRET, **options: float) -> RestClient:
-    return RestClient(fake.rest_url, Credentials(KEY, secret), threads=2, **options)  # type: ignore[arg-type]
+def rest_client(fake: FakeBybit, secret: str = SECRET, **options: Any) -> RestClient:
+    """A signed REST client of the fake's account (`secret` wrong to test refusals)."""
+    return RestClient(fake.rest_url, Credentials(KEY, secret), threads=2, **options)
 
 
 async def eventually(
