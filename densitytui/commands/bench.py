@@ -54,7 +54,8 @@ def register(
     subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser],
 ) -> None:
     parser = subparsers.add_parser(
-        "bench", parents=parents, help="measure throughput (market engine against orjson)",
+        "bench", parents=parents,
+        help="benchmarks: market engine throughput (market), trading engine latency (engine)",
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     market = targets.add_parser(
