@@ -7,7 +7,8 @@ fields keep their order (Bybit's `topic` first, which the decoder's fast path lo
 readers that ignore unknown fields (the decoder, `scan`, replays) read the files unchanged.
 Files are named `bybit-public-YYYYMMDD-HH.jsonl.gz` by the UTC hour of receipt; a file is closed
 (and so complete) when the hour turns. Only data frames are kept: acks and pongs are not market
-data. Runs until --duration seconds have passed or Ctrl-C.
+data. With --movers the symbols follow the movers, refreshed every `movers.refresh_s`. Runs
+until --duration seconds have passed or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import contextlib
 import gzip
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,13 +106,19 @@ async def _record(
 ) -> RecordSummary:
     market = _market(config)
     try:
-        if not symbols:
+        if symbols:
+            return await record(market, symbols, out, duration)
+
+        async def movers() -> list[str]:
             instruments, tickers = await asyncio.gather(market.instruments(), market.tickers())
-            movers = select_movers(instruments, tickers, config.movers)
-            symbols = sorted(movers.symbols)
-            if not symbols:
-                raise ExchangeError("no movers right now: nothing to record")
-        return await record(market, symbols, out, duration)
+            return sorted(select_movers(instruments, tickers, config.movers).symbols)
+
+        symbols = await movers()
+        if not symbols:
+            raise ExchangeError("no movers right now: nothing to record")
+        return await record(
+            market, symbols, out, duration, movers=movers, refresh_s=config.movers.refresh_s,
+        )
     finally:
         await market.close()
 
@@ -186,12 +193,35 @@ async def record(
     out: Path,
     duration: float | None,
     *,
+    movers: Callable[[], Awaitable[list[str]]] | None = None,
+    refresh_s: float = 300.0,
     wall_clock: Callable[[], float] = time.time,
 ) -> RecordSummary:
-    """Subscribe `symbols` and write their data frames until `duration` seconds have passed."""
+    """Subscribe `symbols` and write their data frames until `duration` seconds have passed.
+
+    With `movers`, the symbols follow it every `refresh_s`: new movers are subscribed, symbols
+    that dropped out unsubscribed (a failed refresh keeps the current set)."""
     summary = RecordSummary(list(symbols))
     writer = HourlyWriter(out)
     await market.subscribe(symbols)
+    current = set(symbols)
+
+    async def follow(choose: Callable[[], Awaitable[list[str]]]) -> None:
+        while True:
+            await asyncio.sleep(refresh_s)
+            try:
+                chosen = await choose()
+            except ExchangeError:
+                continue
+            added = [s for s in chosen if s not in current]
+            removed = sorted(current - set(chosen))
+            if added:
+                await market.subscribe(added)
+                summary.symbols.extend(added)
+            if removed:
+                await market.unsubscribe(removed)
+            current.clear()
+            current.update(chosen)
 
     async def consume() -> None:
         async for raw in market.messages():
@@ -201,14 +231,18 @@ async def record(
             summary.messages += 1
             summary.bytes_in += len(raw)
 
-    task = asyncio.create_task(consume())
+    tasks = [asyncio.create_task(consume())]
+    if movers is not None:
+        tasks.append(asyncio.create_task(follow(movers)))
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), duration)
+            await asyncio.wait_for(asyncio.shield(tasks[0]), duration)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         writer.close()
         summary.files = writer.files
     return summary

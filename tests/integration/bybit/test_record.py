@@ -11,9 +11,10 @@ import pytest
 from fake_bybit import FakeBybit
 
 from densitytui.cli import main
-from densitytui.commands.record import HourlyWriter, stamped
+from densitytui.commands.record import HourlyWriter, record, stamped
 from densitytui.config import Config
 from densitytui.market.engine import MarketEngine
+from densitytui.venues.bybit import BybitMarketData
 from densitytui.venues.recording import Recording
 
 
@@ -112,3 +113,18 @@ def test_record_the_simulated_market(tmp_path: Path, capsys: pytest.CaptureFixtu
     lines = list(Recording(path))
     assert f"recorded {len(lines)} messages" in capsys.readouterr().out
     assert {orjson.loads(line)["topic"] for line in lines} >= {"orderbook.50.BTCUSDT"}
+
+
+async def test_recording_follows_the_movers(fake: FakeBybit, market: BybitMarketData,
+                                            tmp_path: Path) -> None:
+    async def movers() -> list[str]:
+        return ["ETHUSDT"]
+
+    summary = await record(market, ["BTCUSDT"], tmp_path, 1.5, movers=movers, refresh_s=0.3)
+    assert summary.symbols == ["BTCUSDT", "ETHUSDT"]
+    symbols = [orjson.loads(line)["topic"].rsplit(".", 1)[1]
+               for path in summary.files for line in Recording(path)]
+    assert symbols[0] == "BTCUSDT" and "ETHUSDT" in symbols
+    switched = symbols.index("ETHUSDT")
+    # Once the unsubscription is through, only the new mover is recorded.
+    assert symbols[-20:] == ["ETHUSDT"] * 20 and len(symbols) - switched > 20
