@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from densitytui.config import Config
-from densitytui.engine.engine import TradingEngine
+from densitytui.engine.engine import EngineStartError, TradingEngine
 from densitytui.engine.lock import AccountLock, AccountLocked
 from densitytui.engine.runner import EngineOptions, VenueNotBuilt, open_engine
 from densitytui.model import AppEvent
@@ -55,7 +55,11 @@ async def run_headless(
             print(f"densitytui: {exc}", file=sys.stderr)
             return 2
         engine.listeners.append(lambda event: print(event_line(event), file=out, flush=True))
-        await engine.start()
+        try:
+            await engine.start()
+        except EngineStartError as exc:
+            print(f"densitytui: {exc}", file=sys.stderr)
+            return 2
         await _until_done(engine, duration_s)
         await engine.stop()
         _summary(engine, out)

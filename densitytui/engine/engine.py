@@ -99,6 +99,10 @@ ALERT_KINDS = frozenset({
 })
 
 
+class EngineStartError(Exception):
+    """The engine cannot start safely; the message says why."""
+
+
 @runtime_checkable
 class TradeSink(Protocol):
     """A paper account fed by the public stream: trades trigger its stops, marks its
@@ -195,14 +199,12 @@ class TradingEngine:
         self._loops: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
         self._until_ms: int | None = None
-        self._started = False
         self._last_data_ms: int | None = None
         self._next_housekeeping = 0
         self._next_reconcile = 0
         self._next_movers = 0
         self._housekeeping: asyncio.Task[None] | None = None
         self._snapshot_version = 0
-        self._messages = 0
         self._account_idle = asyncio.Event()
         # A trade reached a paper account holding a position there (a stop may have fired).
         self._account_touched = False
@@ -221,7 +223,13 @@ class TradingEngine:
         if isinstance(account, StatefulAccount):
             stored = await self.journal.get_state(self._key(STATE_PAPER))
             if isinstance(stored, dict):
-                account.restore_state(stored)
+                try:
+                    account.restore_state(stored)
+                except ValueError as exc:
+                    raise EngineStartError(
+                        f"the stored paper account of {self.exchange.name} cannot be restored "
+                        f"({exc}); refusing to start on a fresh one"
+                    ) from None
                 self._emit("account", "paper account restored from the store", "")
         for instrument in await self.venue.market.instruments():
             if instrument.tradable:
@@ -230,10 +238,12 @@ class TradingEngine:
         await self._check_margin_mode()
         for position in await self.journal.open_positions(self.exchange.name):
             signal = await self.journal.signal(position.signal_id) if position.signal_id else None
+            # Density ids belong to the tracker of one process: a bounce resumed after a restart
+            # has lost its wall and keeps only its stop-loss and break-even; a breakout's exits
+            # need no density id.
+            kind = signal.kind if signal and signal.kind is SignalKind.BREAKOUT else None
             self.trades[position.symbol] = OpenTrade(
-                position,
-                kind=signal.kind if signal else None,
-                density_id=signal.density_id if signal else 0,
+                position, kind=kind, density_id=signal.density_id if kind else 0,
             )
         await self._reconcile(now)
         self.balance = await self.exchange.balance()
@@ -242,7 +252,6 @@ class TradingEngine:
         self._loops.append(asyncio.create_task(self._account(), name="engine account"))
         if not self.lockstep:
             self._loops.append(asyncio.create_task(self._timer(), name="engine timer"))
-        self._started = True
         self._emit(
             "started",
             f"engine on {self.venue.name} in {self.mode.value} mode, "
@@ -424,7 +433,6 @@ class TradingEngine:
         except DecodeError as exc:
             self.market.stats.malformed[exc.kind] += 1
             return
-        self._messages += 1
         self.market.on_message(message)
         kind = type(message)
         if kind is TradeMessage:
