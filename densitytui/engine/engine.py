@@ -450,6 +450,8 @@ class TradingEngine:
             mark = message.fields.get("mark_price")
             if mark and isinstance(account, MarkSink):
                 account.on_mark(message.symbol, mark, message.ts)
+                if message.symbol in self.trades:
+                    self._account_touched = True
 
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol

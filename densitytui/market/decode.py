@@ -55,6 +55,7 @@ TICKER_FIELDS: dict[str, tuple[str, float]] = {
     "volume24h": ("volume_24h", 1.0),
     "highPrice24h": ("high_24h", 1.0),
     "lowPrice24h": ("low_24h", 1.0),
+    "markPrice": ("mark_price", 1.0),
 }
 
 _LARGEST = sys.float_info.max

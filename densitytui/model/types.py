@@ -144,6 +144,8 @@ class Ticker:
     high_24h: float = 0.0
     low_24h: float = 0.0
     ts: int = 0
+    # Bybit's mark price: liquidations (and a paper account's) are judged on it. 0 when unknown.
+    mark_price: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)

@@ -37,6 +37,14 @@ async def test_semi_mode_waits_for_confirm_then_opens_a_protected_position(tmp_p
         assert decisions[0].checks and all(check.passed for check in decisions[0].checks)
         assert signal_id not in rig.engine.snapshot().signals
 
+        # The venue's mark price reaches the paper account (liquidations are judged on it).
+        await rig.run_for(3)
+        ticker = rig.engine.market.ticker(signal.symbol)
+        venue = [p for p in await rig.broker.positions() if p.symbol == signal.symbol]
+        if venue:
+            assert ticker is not None and ticker.mark_price > 0
+            assert venue[0].mark_price == ticker.mark_price
+
 
 async def test_reject_drops_the_signal_and_records_why(tmp_path: Path) -> None:
     async with engine_rig(make_config(tmp_path / "e.db", mode="semi")) as rig:
