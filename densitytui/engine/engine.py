@@ -112,6 +112,27 @@ class TradeSink(Protocol):
 
 
 @runtime_checkable
+class Resyncable(Protocol):
+    """A stream that heals a book by asking for a fresh snapshot (Bybit resubscribes)."""
+
+    async def resync(self, symbols: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class ReportsProblems(Protocol):
+    """A venue part that can say what is wrong with it in one line (None when nothing is)."""
+
+    @property
+    def problem(self) -> str | None: ...
+
+
+@runtime_checkable
+class ReportsStaleness(Protocol):
+    @property
+    def stale(self) -> bool: ...
+
+
+@runtime_checkable
 class MarkSink(Protocol):
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None: ...
 
@@ -394,7 +415,19 @@ class TradingEngine:
             return "entries paused"
         if self._data_age(self.receive_ms()) > self.config.risk.stale_data_s * 1000:
             return "market data stale"
-        return ""
+        return self.venue_problem
+
+    @property
+    def venue_problem(self) -> str:
+        """What the venue reports wrong (a REST ban, a refused key, a stale stream), or ""."""
+        problems = [
+            part.problem for part in (self.venue.market, self.exchange)
+            if isinstance(part, ReportsProblems) and part.problem
+        ]
+        market = self.venue.market
+        if isinstance(market, ReportsStaleness) and market.stale:
+            problems.append("public stream stale")
+        return "; ".join(p for p in problems if p)
 
     # ---- the public stream ----------------------------------------------------------------------
 
@@ -983,8 +1016,12 @@ class TradingEngine:
 
     async def _resubscribe(self, symbol: str) -> None:
         """A gapped or crossed book heals from the stream's next snapshot, never from REST."""
-        await self.venue.market.unsubscribe([symbol])
-        await self.venue.market.subscribe([symbol])
+        market = self.venue.market
+        if isinstance(market, Resyncable):
+            await market.resync([symbol])
+        else:
+            await market.unsubscribe([symbol])
+            await market.subscribe([symbol])
         self._emit("resync", f"{symbol}: book invalid, resubscribed for a fresh snapshot", symbol)
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -1107,7 +1144,7 @@ class TradingEngine:
         elif self._last_data_ms is None:
             feed = FeedState.CONNECTING
         else:
-            feed = FeedState.STALE if stale else FeedState.LIVE
+            feed = FeedState.STALE if stale or "stale" in self.venue_problem else FeedState.LIVE
         exposure = sum(
             t.position.qty * (t.position.mark_price or t.position.entry_price)
             for t in self.trades.values()
