@@ -119,24 +119,22 @@ class Executor:
         trigger: str = "",
         started: float | None = None,
         entry: tuple[Signal, Decision] | None = None,
+        journaled: bool = False,
+        record: bool = True,
     ) -> Order | None:
         """Journal, send, record the answer. None when the venue refused or never placed it.
 
         An entry's signal and accepted decision are written in the same transaction as its
-        order row: one durable write between the decision and the order leaving."""
-        now = self.clock_ms()
-        order = Order(
-            order_link_id=request.order_link_id, symbol=request.symbol, side=request.side,
-            qty=request.qty, order_type=request.order_type, status=OrderStatus.CREATED,
-            created_at=now, price=request.price, stop_loss=request.stop_loss,
-            reduce_only=request.reduce_only, updated_at=now,
-        )
+        order row: one durable write between the decision and the order leaving. `journaled`:
+        the caller wrote the order row already; without `record` the answer is returned for the
+        caller to record."""
+        order = _created(request, self.clock_ms())
         journal_started = time.perf_counter()
         try:
-            if entry is None:
-                await self.journal.insert_order(order, self.exchange.name)
-            else:
+            if entry is not None:
                 await self.journal.record_entry(*entry, order, self.exchange.name)
+            elif not journaled:
+                await self.journal.insert_order(order, self.exchange.name)
         except JournalError as exc:
             if not request.reduce_only:
                 raise
@@ -181,7 +179,8 @@ class Executor:
             self.emit("order_rejected", f"{request.order_link_id}: {exc}", request.symbol)
             return None
         self.last_round_trip_ms = (time.perf_counter() - sent) * 1000
-        await self.record(answer)
+        if record:
+            await self.record(answer)
         return answer
 
     async def resolve(self, symbol: str, order_link_id: str) -> Order | None:
@@ -265,17 +264,27 @@ class Executor:
         flat is False, with an alert, after the last round. Also returns the filled close of
         each symbol, for the PnL of what it closed."""
         closes: dict[str, Order] = {}
-        cancelled = False
+        answers: list[Order] = []
+        cancelled = flat = False
         for attempt in range(1, self.rules.close_all_attempts + 2):
             positions, orders = await asyncio.gather(self._positions(), self._open_orders())
             if cancelled and positions == [] and orders == []:
-                return True, closes
+                flat = True
+                break
             if attempt > self.rules.close_all_attempts:
                 break
             if attempt > 1:
                 await self.sleep(self.rules.close_all_retry_s)
+            requests = [
+                OrderRequest(
+                    order_link_id=self.link_ids.next("x"), symbol=p.symbol, side=p.side.opposite,
+                    qty=p.qty, order_type=OrderType.MARKET, reduce_only=True,
+                )
+                for p in positions or ()
+            ]
+            await self._journal_closes(requests)
             jobs: list[Awaitable[object]] = [self.exchange.cancel_all()]
-            jobs += [self.close(p.symbol, p.side, p.qty, "close all") for p in positions or ()]
+            jobs += [self.send(r, journaled=True, record=False) for r in requests]
             results = await asyncio.gather(*jobs, return_exceptions=True)
             if isinstance(results[0], BaseException):
                 text = f"round {attempt}: cancel-all failed: {results[0]}"
@@ -285,10 +294,26 @@ class Executor:
             for result in results[1:]:
                 if isinstance(result, BaseException):
                     self.emit("close_all_error", f"round {attempt}: {result}", "")
-                elif isinstance(result, Order) and result.filled_qty > 0:
-                    closes[result.symbol] = result
-        self.emit("close_all_alert", "close all: the venue still reports open positions", "")
-        return False, closes
+                elif isinstance(result, Order):
+                    answers.append(result)
+                    if result.filled_qty > 0:
+                        closes[result.symbol] = result
+        # The venue's answers reach the journal once flat is verified, not on the way to it.
+        for answer in answers:
+            await self.record(answer)
+        if not flat:
+            self.emit("close_all_alert", "close all: the venue still reports open positions", "")
+        return flat, closes
+
+    async def _journal_closes(self, requests: list[OrderRequest]) -> None:
+        """Every close of a round in one durable write before any is sent; a store that fails
+        does not hold them back (a close cannot add risk)."""
+        now = self.clock_ms()
+        orders = [_created(request, now) for request in requests]
+        try:
+            await self.journal.insert_orders(orders, self.exchange.name)
+        except JournalError as exc:
+            self.journal_failed(exc)
 
     async def _positions(self) -> list[Position] | None:
         try:
@@ -304,3 +329,12 @@ class Executor:
             self.emit("close_all_error", f"open orders unavailable: {exc}", "")
             return None
 
+
+def _created(request: OrderRequest, now: int) -> Order:
+    """The journal row of a request about to be sent."""
+    return Order(
+        order_link_id=request.order_link_id, symbol=request.symbol, side=request.side,
+        qty=request.qty, order_type=request.order_type, status=OrderStatus.CREATED,
+        created_at=now, price=request.price, stop_loss=request.stop_loss,
+        reduce_only=request.reduce_only, updated_at=now,
+    )

@@ -185,6 +185,11 @@ class Store(ABC):
         """Store an order before it is sent (status Created); `DuplicateRecord` if id is used."""
 
     @abstractmethod
+    async def insert_orders(self, orders: Sequence[Order], venue: str) -> None:
+        """Store many orders before they are sent, in one transaction (close-all's closes);
+        `DuplicateRecord` if any link id is used, and then none is stored."""
+
+    @abstractmethod
     async def record_entry(
         self, signal: Signal, decision: Decision, order: Order, venue: str,
     ) -> None:

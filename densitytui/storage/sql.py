@@ -291,6 +291,19 @@ class SqlStore(Store):
             if await session.fetchrow(sql, args) is None:
                 raise DuplicateRecord(f"order_link_id {order.order_link_id!r} is stored already")
 
+    async def insert_orders(self, orders: Sequence[Order], venue: str) -> None:
+        async with self._session(write=True) as session:
+            for order in orders:
+                sql, args = _insert(
+                    "orders",
+                    order_values(order, venue),
+                    " ON CONFLICT (order_link_id) DO NOTHING RETURNING order_link_id",
+                )
+                if await session.fetchrow(sql, args) is None:
+                    raise DuplicateRecord(
+                        f"order_link_id {order.order_link_id!r} is stored already"
+                    )
+
     async def record_entry(
         self, signal: Signal, decision: Decision, order: Order, venue: str,
     ) -> None:

@@ -557,3 +557,13 @@ async def test_info_counts_rows_per_table(store: Store) -> None:
 async def test_a_limit_below_one_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="limit must be at least 1"):
         await store.recent_signals(limit=0)
+
+
+async def test_orders_inserted_together_are_all_or_none(store: Store) -> None:
+    orders = [make_order(f"dt1-10{n}") for n in range(3)]
+    await store.insert_orders(orders, "sim")
+    assert [await store.order(o.order_link_id) for o in orders] == orders
+    fresh = make_order("dt1-200")
+    with pytest.raises(DuplicateRecord, match="dt1-101"):
+        await store.insert_orders([fresh, make_order("dt1-101")], "sim")
+    assert await store.order("dt1-200") is None
