@@ -659,7 +659,8 @@ class TradingEngine:
         await self._close(trade, "stop_loss_failed")
 
     async def _ensure_leverage(self, symbol: str) -> bool:
-        """Set the configured leverage once per symbol and account before its first order."""
+        """Set the configured leverage once per symbol and account before its first order
+        (remembered in the store, so a restart does not set it again)."""
         key = self._key(STATE_LEVERAGE, symbol)
         if symbol in self._leverage_set:
             return True
@@ -747,7 +748,7 @@ class TradingEngine:
         await self._save_signal(signal)
         await self._close(trade, "density_broken", f"breakout on its density: {signal.id}")
         if self.mode is TradingMode.AUTO and signal.symbol not in self.trades:
-            await self._enter(signal, "auto", started)
+            await self._enter(signal, "auto_after_close", started)
 
     async def _move_stop(self, trade: OpenTrade, stop: float) -> None:
         symbol = trade.symbol
@@ -1003,10 +1004,10 @@ class TradingEngine:
             for symbol in diff.removed:
                 self.market.forget(symbol)
         self.watched = (self.watched | diff.added) - diff.removed
-        leverage = self.config.risk.leverage
+        # The configured leverage is set as a symbol starts being watched, so that no entry
+        # waits for it; an entry on a symbol not ready yet sets it first.
         for symbol in sorted(diff.added - self._leverage_set):
-            if await self.journal.get_state(self._key(STATE_LEVERAGE, symbol)) == leverage:
-                self._leverage_set.add(symbol)
+            await self._ensure_leverage(symbol)
         if diff.added or diff.removed:
             self._emit(
                 "movers",
