@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import get_args
 
 from densitytui import __version__
-from densitytui.commands import bench, check_config, db, record, run_app, scan, sim
+from densitytui.commands import backtest, bench, check_config, db, record, run_app, scan, sim
 from densitytui.config import Venue
 from densitytui.model import TradingMode
 
-COMMANDS = (check_config, db, scan, sim, bench, record)
+COMMANDS = (check_config, db, scan, sim, bench, record, backtest)
 VENUES = get_args(Venue)
 
 

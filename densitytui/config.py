@@ -179,6 +179,12 @@ class SimSection(Section):
     symbols: tuple[str, ...] = ()
 
 
+class BacktestSection(Section):
+    latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
+    discovery_s: Positive = 60.0
+    workers: Annotated[int, Field(ge=0, le=64)] = 0
+
+
 class BybitSection(Section):
     mainnet_rest: str = "https://api.bybit.com"
     mainnet_public_ws: str = "wss://stream.bybit.com/v5/public/linear"
@@ -283,6 +289,7 @@ class Config(Section):
     movers: MoversSection = MoversSection()
     paper: PaperSection = PaperSection()
     sim: SimSection = SimSection()
+    backtest: BacktestSection = BacktestSection()
     bybit: BybitSection = BybitSection()
     ui: UiSection = UiSection()
     keys: KeysSection = KeysSection()

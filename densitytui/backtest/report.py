@@ -1,0 +1,434 @@
+"""What a backtest's trades add up to: statistics, the terminal text, JSON, CSV and HTML.
+
+Definitions (all from closed trades; PnL is after fees, in USDT):
+- win rate: trades with PnL > 0 over all trades; profit factor: gross profit / gross loss
+  (None without a losing trade); average win and loss over winners and losers.
+- equity: the starting balance plus the PnL of the trades closed so far, stepping at each exit;
+  max drawdown: the largest fall of that equity from its running peak, in USDT and in % of peak.
+- Sharpe: mean trade PnL / sample standard deviation of trade PnL (per trade, not annualised;
+  None below two trades or with no spread).
+- exposure: the share of the replayed time during which at least one position was open.
+Every number is rounded for output only; the same result always renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from densitytui.backtest.run import BacktestResult, TradeRow
+
+CHART_WIDTH = 60
+CHART_HEIGHT = 8
+SVG_WIDTH = 900
+SVG_HEIGHT = 240
+MONEY = 6
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _round(value: float | None, places: int = MONEY) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, places) + 0.0
+
+
+def stamp(ms: int) -> str:
+    """`2024-08-08T23:54:16.509Z`."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def equity_curve(result: BacktestResult) -> list[tuple[int, float]]:
+    """(time, equity) at the start and after each exit, in exit order."""
+    equity = result.starting_balance
+    points = [(result.start_ms, equity)]
+    for trade in sorted(result.trades, key=lambda t: (t.exit_time, t.entry_time)):
+        equity += trade.pnl
+        points.append((trade.exit_time, equity))
+    return points
+
+
+def drawdowns(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(time, equity - running peak) for each point of the curve (0 or negative)."""
+    peak = -math.inf
+    out = []
+    for ts, equity in points:
+        peak = max(peak, equity)
+        out.append((ts, equity - peak))
+    return out
+
+
+def _exposure_ms(trades: Iterable[TradeRow]) -> int:
+    spans = sorted((t.entry_time, max(t.entry_time, t.exit_time)) for t in trades)
+    total = 0
+    end = -1
+    for start, stop in spans:
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
+def summarize(trades: list[TradeRow], starting_balance: float, span_ms: int) -> dict[str, Any]:
+    """The statistics of the module doc for one group of trades."""
+    pnls = [t.pnl for t in trades]
+    wins = [p for p in pnls if p > 0]
+    losses = [p for p in pnls if p <= 0]
+    gross_profit = sum(wins)
+    gross_loss = -sum(losses)
+    equity = starting_balance
+    peak = equity
+    max_dd = 0.0
+    max_dd_pct = 0.0
+    for trade in sorted(trades, key=lambda t: (t.exit_time, t.entry_time)):
+        equity += trade.pnl
+        peak = max(peak, equity)
+        if peak - equity > max_dd:
+            max_dd = peak - equity
+            max_dd_pct = max_dd / peak * 100 if peak > 0 else 0.0
+    n = len(pnls)
+    sharpe = None
+    if n >= 2:
+        mean = sum(pnls) / n
+        spread = math.sqrt(sum((p - mean) ** 2 for p in pnls) / (n - 1))
+        sharpe = mean / spread if spread > 0 else None
+    return {
+        "trades": n,
+        "wins": len(wins),
+        "losses": len(losses),
+        "win_rate_pct": _round(len(wins) / n * 100, 2) if n else None,
+        "net_pnl": _round(sum(pnls)),
+        "fees": _round(sum(t.fees for t in trades)),
+        "gross_profit": _round(gross_profit),
+        "gross_loss": _round(gross_loss),
+        "profit_factor": _round(gross_profit / gross_loss, 4) if gross_loss > 0 else None,
+        "avg_win": _round(gross_profit / len(wins)) if wins else None,
+        "avg_loss": _round(-gross_loss / len(losses)) if losses else None,
+        "max_drawdown": _round(max_dd),
+        "max_drawdown_pct": _round(max_dd_pct, 4),
+        "sharpe_per_trade": _round(sharpe, 4),
+        "exposure_pct": _round(_exposure_ms(trades) / span_ms * 100, 2) if span_ms > 0 else None,
+    }
+
+
+def _groups(trades: list[TradeRow], key: str) -> dict[str, list[TradeRow]]:
+    groups: dict[str, list[TradeRow]] = {}
+    for trade in trades:
+        groups.setdefault(getattr(trade, key), []).append(trade)
+    return dict(sorted(groups.items()))
+
+
+def fill_model(result: BacktestResult) -> str:
+    return (
+        f"taker market orders walk the recorded book as it stood {result.latency_ms} ms of "
+        "recorded time after the order (or the stop's trigger), level by level, never taking "
+        "more than a level shows; what paper fills took stays taken until the recording changes "
+        "that level; stops trigger on a recorded trade through them and fill from the book, "
+        f"never at the stop price; taker fee {result.taker_fee_pct:g} % on every fill; "
+        "positions still open at the end are closed at market (exit reason close_all)"
+    )
+
+
+def trade_dict(trade: TradeRow) -> dict[str, Any]:
+    return {
+        "symbol": trade.symbol, "kind": trade.kind, "side": trade.side, "qty": trade.qty,
+        "entry_time": stamp(trade.entry_time), "entry_price": trade.entry_price,
+        "exit_time": stamp(trade.exit_time), "exit_price": trade.exit_price,
+        "exit_reason": trade.exit_reason, "pnl": _round(trade.pnl), "fees": _round(trade.fees),
+    }
+
+
+def to_dict(result: BacktestResult) -> dict[str, Any]:
+    """The whole result as plain data (what `--json` prints)."""
+    span = result.end_ms - result.start_ms
+    trades = result.trades
+    return {
+        "files": result.files,
+        "start": stamp(result.start_ms),
+        "end": stamp(result.end_ms),
+        "messages": result.messages,
+        "malformed": result.malformed,
+        "change_24h": result.change_24h,
+        "trend_note": trend_note(result),
+        "fill_model": fill_model(result),
+        "latency_ms": result.latency_ms,
+        "taker_fee_pct": result.taker_fee_pct,
+        "starting_balance": result.starting_balance,
+        "instruments": result.instruments,
+        "inferred_instruments": result.inferred_instruments,
+        "signals": result.signals,
+        "decisions": result.decisions,
+        "refused_checks": result.refusals,
+        "alerts": result.alerts,
+        "summary": summarize(trades, result.starting_balance, span),
+        "by_kind": {
+            kind: summarize(group, result.starting_balance, span)
+            for kind, group in _groups(trades, "kind").items()
+        },
+        "by_symbol": {
+            symbol: summarize(group, result.starting_balance, span)
+            for symbol, group in _groups(trades, "symbol").items()
+        },
+        "trades": [trade_dict(t) for t in trades],
+    }
+
+
+def to_json(result: BacktestResult) -> str:
+    return json.dumps(to_dict(result), sort_keys=True)
+
+
+def trend_note(result: BacktestResult) -> str:
+    symbols = sorted(i["symbol"] for i in result.instruments)
+    missing = [s for s in symbols if s not in result.change_24h]
+    given = ", ".join(f"{s} {v:+g}%" for s, v in result.change_24h.items())
+    parts = []
+    if given:
+        parts.append(f"24 h change given explicitly (--change-24h), not from tickers: {given}")
+    if missing:
+        parts.append(
+            f"no 24 h change given for {', '.join(missing)} (the recording has no tickers "
+            "unless it says otherwise): its trend stays FLAT and it gives no signals; give "
+            "one with --change-24h SYMBOL=PCT"
+        )
+    return "; ".join(parts)
+
+
+# ---- terminal ---------------------------------------------------------------------------------
+
+
+def text_chart(points: list[tuple[int, float]], width: int = CHART_WIDTH,
+               height: int = CHART_HEIGHT) -> list[str]:
+    """The equity curve as `height` rows of block characters, labelled with its range."""
+    if len(points) < 2:
+        return ["(no closed trades: the equity curve is flat)"]
+    start, end = points[0][0], points[-1][0]
+    span = max(1, end - start)
+    columns = []
+    index = 0
+    for col in range(width):
+        at = start + span * col / (width - 1)
+        while index + 1 < len(points) and points[index + 1][0] <= at:
+            index += 1
+        columns.append(points[index][1])
+    low, high = min(columns), max(columns)
+    scale = (high - low) or 1.0
+    rows = []
+    for row in range(height, 0, -1):
+        line = []
+        for value in columns:
+            filled = (value - low) / scale * height if high > low else height / 2
+            part = filled - (row - 1)
+            line.append(BLOCKS[max(0, min(8, round(part * 8)))] if part > 0 else " ")
+        label = f"{high:.2f}" if row == height else f"{low:.2f}" if row == 1 else ""
+        rows.append(f"{label:>10} |{''.join(line)}|")
+    rows.append(f"{'':>10}  {stamp(start)[11:19]}{'':>{width - 16}}{stamp(end)[11:19]}")
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+SUMMARY_KEYS = (
+    "trades", "win_rate_pct", "net_pnl", "fees", "profit_factor", "avg_win", "avg_loss",
+    "max_drawdown", "max_drawdown_pct", "sharpe_per_trade", "exposure_pct",
+)
+
+
+def _summary_table(data: dict[str, Any]) -> list[str]:
+    groups = {"all": data["summary"]}
+    groups.update({f"kind {k}": v for k, v in data["by_kind"].items()})
+    groups.update({f"symbol {k}": v for k, v in data["by_symbol"].items()})
+    width = max(len(g) for g in groups) + 2
+    lines = [f"{'':<{width}}" + "".join(f"{k:>17}" for k in SUMMARY_KEYS)]
+    for name, stats in groups.items():
+        lines.append(f"{name:<{width}}" + "".join(f"{_fmt(stats[k]):>17}" for k in SUMMARY_KEYS))
+    return lines
+
+
+def render_text(result: BacktestResult) -> str:
+    data = to_dict(result)
+    out = [
+        f"backtest: {', '.join(result.files)}",
+        f"  {data['start']} .. {data['end']}, {result.messages:,} messages "
+        f"({result.malformed} malformed)",
+    ]
+    if data["trend_note"]:
+        out.append(f"  {data['trend_note']}")
+    if result.inferred_instruments:
+        out.append(
+            "  instrument rules inferred from the data (tick and qty step from printed "
+            f"decimals): {', '.join(result.inferred_instruments)}"
+        )
+    out.append(f"  fill model: {data['fill_model']}")
+    out.append(
+        f"  signals {result.signals or '{}'}; decisions {result.decisions or '{}'}"
+        + (f"; refused by {result.refusals}" if result.refusals else "")
+    )
+    for alert in result.alerts:
+        out.append(f"  ALERT {alert}")
+    out.append("")
+    out.append("trades:")
+    if not result.trades:
+        out.append("  none")
+    else:
+        out.append(
+            f"  {'entry time':<24} {'exit time':<24} {'symbol':<10} {'kind':<9} {'side':<5} "
+            f"{'qty':>10} {'entry':>12} {'exit':>12} {'exit reason':<18} {'pnl':>10} {'fees':>9}"
+        )
+        for t in result.trades:
+            out.append(
+                f"  {stamp(t.entry_time):<24} {stamp(t.exit_time):<24} {t.symbol:<10} "
+                f"{t.kind:<9} {t.side:<5} {t.qty:>10g} {t.entry_price:>12g} {t.exit_price:>12g} "
+                f"{t.exit_reason:<18} {t.pnl:>10.4f} {t.fees:>9.4f}"
+            )
+    out.append("")
+    out.append("summary (PnL after fees, USDT; Sharpe per trade, not annualised):")
+    out.extend("  " + line for line in _summary_table(data))
+    out.append("")
+    out.append(f"equity (start {result.starting_balance:g} USDT):")
+    out.extend("  " + line for line in text_chart(equity_curve(result)))
+    return "\n".join(out) + "\n"
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+CSV_FIELDS = (
+    "entry_time", "exit_time", "symbol", "kind", "side", "qty", "entry_price", "exit_price",
+    "exit_reason", "pnl", "fees",
+)
+
+
+def trades_csv(result: BacktestResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for trade in result.trades:
+        row = trade_dict(trade)
+        writer.writerow({k: row[k] for k in CSV_FIELDS})
+    return buffer.getvalue()
+
+
+def _svg(points: list[tuple[int, float]], colour: str, title: str, fill: bool) -> str:
+    width, height, pad = SVG_WIDTH, SVG_HEIGHT, 40
+    if len(points) < 2:
+        points = [points[0], (points[0][0] + 1, points[0][1])] if points else [(0, 0.0), (1, 0.0)]
+    t0, t1 = points[0][0], points[-1][0]
+    values = [v for _, v in points]
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+
+    def x(ts: int) -> float:
+        return pad + (ts - t0) / max(1, t1 - t0) * (width - 2 * pad)
+
+    def y(value: float) -> float:
+        return height - pad - (value - low) / (high - low) * (height - 2 * pad)
+
+    path = []
+    previous = None
+    for ts, value in points:
+        if previous is not None:
+            path.append(f"{x(ts):.1f},{y(previous):.1f}")
+        path.append(f"{x(ts):.1f},{y(value):.1f}")
+        previous = value
+    line = " ".join(path)
+    area = ""
+    if fill:
+        base = y(min(0.0, high))
+        area = (f'<polygon points="{x(t0):.1f},{base:.1f} {line} {x(t1):.1f},{base:.1f}" '
+                f'fill="{colour}" fill-opacity="0.2"/>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title>{html.escape(title)}</title>'
+        f'<rect width="{width}" height="{height}" fill="#fff" stroke="#ccc"/>{area}'
+        f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>'
+        f'<text x="4" y="{pad - 8}" font-size="12">{high:.4f}</text>'
+        f'<text x="4" y="{height - 8}" font-size="12">{low:.4f}</text>'
+        f'<text x="{width - pad}" y="{height - 8}" font-size="12" text-anchor="end">'
+        f'{html.escape(stamp(t1))}</text>'
+        f'<text x="{pad}" y="{height - 8}" font-size="12">{html.escape(stamp(t0))}</text></svg>'
+    )
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(result: BacktestResult) -> str:
+    """A self-contained page: no script, no external asset."""
+    data = to_dict(result)
+    curve = equity_curve(result)
+    groups = {"all": data["summary"]}
+    groups.update({f"kind {k}": v for k, v in data["by_kind"].items()})
+    groups.update({f"symbol {k}": v for k, v in data["by_symbol"].items()})
+    summary = _table(["group", *SUMMARY_KEYS], ([g, *(s[k] for k in SUMMARY_KEYS)]
+                                                for g, s in groups.items()))
+    trades = _table(CSV_FIELDS, ([row[k] for k in CSV_FIELDS]
+                                 for row in (trade_dict(t) for t in result.trades)))
+    config = json.dumps(result.config, indent=2, sort_keys=True)
+    facts = _table(["", ""], [
+        ["files", ", ".join(result.files)],
+        ["period", f"{data['start']} .. {data['end']}"],
+        ["messages", f"{result.messages} ({result.malformed} malformed)"],
+        ["24 h change", data["trend_note"] or "from tickers"],
+        ["fill model", data["fill_model"]],
+        ["latency", f"{result.latency_ms} ms of recorded time"],
+        ["taker fee", f"{result.taker_fee_pct:g} %"],
+        ["starting balance", f"{result.starting_balance:g} USDT"],
+        ["signals", json.dumps(result.signals)],
+        ["decisions", json.dumps(result.decisions)],
+        ["refused by", json.dumps(result.refusals)],
+        ["instruments inferred", ", ".join(result.inferred_instruments) or "none"],
+    ])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>densitytui backtest</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 13px; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 6px; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }}
+pre {{ background: #f6f6f6; padding: 1em; font-size: 12px; }}
+</style></head><body>
+<h1>densitytui backtest</h1>
+{facts}
+<h2>Equity (USDT, after fees)</h2>
+{_svg(curve, "#1f77b4", "equity", False)}
+<h2>Drawdown (USDT below the running peak)</h2>
+{_svg(drawdowns(curve), "#d62728", "drawdown", True)}
+<h2>Summary</h2>
+<p>PnL after fees in USDT; Sharpe per trade (mean / standard deviation), not annualised;
+exposure is the share of the replayed time with a position open.</p>
+{summary}
+<h2>Trades</h2>
+{trades}
+<h2>Config used</h2>
+<pre>{html.escape(config)}</pre>
+</body></html>
+"""
+
+
+def write_report(result: BacktestResult, folder: Path) -> list[Path]:
+    """`report.html` and `trades.csv` in `folder` (created); the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "report.html"
+    page.write_text(render_html(result), encoding="utf-8")
+    table = folder / "trades.csv"
+    table.write_text(trades_csv(result), encoding="utf-8")
+    return [page, table]

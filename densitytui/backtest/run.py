@@ -1,0 +1,221 @@
+"""One backtest: recorded files through the trading engine in auto mode, on recorded time.
+
+The engine is the production one (`TradingEngine`, lockstep, so a run depends on its input
+alone) on a `ReplayMarketData` venue and a `PaperBroker` that fills against the replay's
+look-ahead book (`venues/replay.py`: the book `latency_ms` of recorded time after the order).
+Its journal is a real SQLite store in a temporary directory; the results are read back from it
+(closed positions with entry, exit, reason, PnL after fees and fees; the signals and what was
+decided about them), so they are exactly what the engine stored. Positions still open when the
+data ends are closed at market at the end (reason `close_all`), against the last book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from densitytui.config import Config
+from densitytui.engine.engine import TradingEngine
+from densitytui.market.engine import MarketEngine
+from densitytui.model import AppEvent, Instrument, TradingMode
+from densitytui.storage import open_store
+from densitytui.venues.base import Venue
+from densitytui.venues.paper import PaperBroker
+from densitytui.venues.replay import ReplayMarketData
+
+VENUE = "replay"
+LINK_PREFIX = "bt"
+ALL_ROWS = 1_000_000_000
+
+Progress = Callable[[ReplayMarketData], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    """One closed position as the engine stored it."""
+
+    symbol: str
+    kind: str
+    side: str
+    qty: float
+    entry_time: int
+    entry_price: float
+    exit_time: int
+    exit_price: float
+    exit_reason: str
+    pnl: float
+    fees: float
+    signal_id: str
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """Everything a report needs; nothing here depends on the machine or the wall clock."""
+
+    files: list[str]
+    start_ms: int
+    end_ms: int
+    messages: int
+    malformed: int
+    starting_balance: float
+    latency_ms: int
+    taker_fee_pct: float
+    change_24h: dict[str, float]
+    instruments: list[dict[str, Any]]
+    inferred_instruments: list[str]
+    trades: list[TradeRow]
+    signals: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
+    alerts: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def backtest_config(config: Config, db: Path) -> Config:
+    """The config a backtest runs: auto mode, the replay venue, a fixed link-id prefix and its
+    own SQLite file."""
+    return config.model_copy(update={
+        "app": config.app.model_copy(update={"mode": TradingMode.AUTO, "venue": VENUE}),
+        "storage": config.storage.model_copy(update={"url": f"sqlite:///{db}"}),
+        "engine": config.engine.model_copy(update={"link_id_prefix": LINK_PREFIX}),
+    })
+
+
+async def run_backtest(
+    config: Config,
+    files: Sequence[str | Path],
+    change_24h: dict[str, float] | None = None,
+    *,
+    instruments: Sequence[Instrument] = (),
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Replay `files` through the engine; see the module doc."""
+    changes = dict(change_24h or {})
+    with tempfile.TemporaryDirectory(prefix="densitytui-backtest-") as folder:
+        run_config = backtest_config(config, Path(folder) / "backtest.db")
+        return await _run(run_config, config, files, changes, instruments, progress)
+
+
+async def _run(
+    config: Config,
+    shown: Config,
+    files: Sequence[str | Path],
+    changes: dict[str, float],
+    given: Sequence[Instrument],
+    progress: Progress | None,
+) -> BacktestResult:
+    settings = config.backtest
+    market = MarketEngine(config, changes)
+    replay = ReplayMarketData(
+        files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
+        instruments=given, discovery_ms=round(settings.discovery_s * 1000),
+        turnover_24h=config.movers.min_turnover_usdt,
+    )
+    replay.on_progress = progress
+    listed = await replay.instruments()
+    broker = PaperBroker.from_config(
+        config, listed, replay.fill_book, replay.now_ms, name=VENUE,
+    )
+    store = await open_store(config.storage)
+    engine = TradingEngine(
+        config, Venue(VENUE, replay, broker), store, clock_ms=replay.now_ms, market=market,
+        lockstep=True,
+    )
+    alerts: list[str] = []
+
+    def listen(event: AppEvent) -> None:
+        if event.data.get("level") == "alert":
+            alerts.append(f"{event.kind}: {event.message}")
+
+    engine.listeners.append(listen)
+    try:
+        await engine.start()
+        await engine.run()
+        if engine.trades:
+            await engine.close_all()
+        await engine.stop()
+        trades, signals, decisions, refusals = await _read_back(store)
+    finally:
+        await engine.stop()
+        await replay.close()
+        await broker.close()
+        await store.close()
+    stats = market.stats
+    return BacktestResult(
+        files=[str(f) for f in files],
+        start_ms=replay.first_ms or 0,
+        end_ms=replay.now_ms(),
+        messages=stats.total_messages,
+        malformed=stats.total_malformed,
+        starting_balance=config.paper.starting_balance_usdt,
+        latency_ms=settings.latency_ms,
+        taker_fee_pct=config.paper.taker_fee_pct,
+        change_24h=dict(sorted(changes.items())),
+        instruments=[_instrument(i) for i in listed],
+        inferred_instruments=replay.inferred(),
+        trades=trades,
+        signals=signals,
+        decisions=decisions,
+        refusals=refusals,
+        alerts=[a for a in alerts if not a.startswith("close_all")],
+        config=shown.model_dump(mode="json"),
+    )
+
+
+async def _read_back(store: Any) -> tuple[list[TradeRow], dict[str, int], dict[str, int],
+                                          dict[str, int]]:
+    positions = await store.closed_positions(limit=ALL_ROWS, venue=VENUE)
+    signals = {s.id: s for s in await store.recent_signals(limit=ALL_ROWS)}
+    trades = []
+    for p in positions:
+        signal = signals.get(p.signal_id)
+        trades.append(TradeRow(
+            symbol=p.symbol,
+            kind=signal.kind.value if signal else "adopted",
+            side=p.side.value,
+            qty=p.qty,
+            entry_time=p.opened_at,
+            entry_price=p.entry_price,
+            exit_time=p.closed_at or 0,
+            exit_price=p.exit_price if p.exit_price is not None else 0.0,
+            exit_reason=p.exit_reason,
+            pnl=p.realized_pnl,
+            fees=p.fees,
+            signal_id=p.signal_id,
+        ))
+    trades.sort(key=lambda t: (t.entry_time, t.exit_time, t.symbol, t.signal_id))
+    kinds = Counter(s.kind.value for s in signals.values())
+    decisions: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
+    for decision in await store.decisions(limit=ALL_ROWS):
+        decisions[decision.outcome] += 1
+        if decision.outcome == "refused":
+            for check in decision.checks:
+                if not check.passed:
+                    refusals[check.name] += 1
+    return trades, dict(sorted(kinds.items())), dict(sorted(decisions.items())), dict(
+        sorted(refusals.items()),
+    )
+
+
+def _instrument(instrument: Instrument) -> dict[str, Any]:
+    return {
+        "symbol": instrument.symbol, "tick_size": instrument.tick_size,
+        "qty_step": instrument.qty_step, "min_qty": instrument.min_qty,
+        "min_notional": instrument.min_notional,
+    }
+
+
+def run_backtest_sync(
+    config: Config,
+    files: Sequence[str | Path],
+    change_24h: dict[str, float] | None = None,
+    instruments: Sequence[Instrument] = (),
+) -> BacktestResult:
+    """`run_backtest` in a fresh event loop, without progress (sweep workers, tests)."""
+    return asyncio.run(run_backtest(config, files, change_24h, instruments=instruments))

@@ -1,0 +1,322 @@
+"""`ReplayMarketData`: recorded Bybit messages as a venue's public data, on the recording's time.
+
+Inputs are our recordings and the shared files (NDJSON, `.gz`), Bybit's order-book history
+archives (`*_obNNN.data.zip`) and Bybit's trade history CSV files (`trade_history.py`). Every
+frame carries its exchange time (`"ts"`); the files are merged on it (one file's frames keep
+their order), and the virtual clock `now_ms` is the largest time replayed so far, so everything
+that trades on the replay (the engine, the paper broker) runs on recorded time, as fast as the
+consumer goes. A frame without a time (a control message) keeps the clock where it is.
+
+What a recording does not hold is made up as little as possible:
+- Instruments: Bybit's published rules for the symbols in `KNOWN_INSTRUMENTS`, or an
+  instruments-info answer given by the caller; otherwise inferred from the first book snapshot:
+  tick and qty step from the decimals the exchange printed (possibly finer than the real ones),
+  minimum qty one step, minimum notional 5 USDT. Only symbols seen in the first
+  `discovery_ms` of recorded time are listed (and so traded); later ones are replayed only.
+- Tickers: one per listed symbol, its last price from the data, the 24 h change given
+  explicitly (`change_24h`), else 0 (the engine gets no change for it, so its trend is FLAT),
+  and a turnover equal to the movers filter so every listed symbol is a mover.
+- `subscribe`/`unsubscribe` filter nothing: the recording holds what it holds.
+
+Honest fills (`fill_book`). The paper broker must fill an order against the book as it is
+`latency_ms` of recorded time after the order, not at the moment the engine decided. Holding
+the order until the replay reaches that time cannot work in lockstep: the engine waits for its
+order to finish before it takes the next frame, so the order would wait for itself. Instead the
+replay reads ahead: `fill_book(symbol)` is the engine's own book plus the recorded book deltas
+up to `now_ms + latency_ms`, kept in one book object per symbol (the paper broker remembers
+what its fills took from that object, and gives a level back when the recording changes its
+size). Stops trigger on the recorded trade that crosses them and fill from the same
+look-ahead book. The only other use the broker makes of it (a mark price when the recording
+has no tickers) is therefore `latency_ms` ahead as well. The broker keeps the replay's clock,
+so the times stored are when the engine sent the order (or the stop triggered); the price is
+the one `latency_ms` later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+
+from densitytui.market.book import OrderBook
+from densitytui.market.decode import BookMessage, DecodeError, TradeMessage, decode_frame
+from densitytui.model import Instrument, Kline, Ticker
+from densitytui.venues.base import MarketData
+from densitytui.venues.recording import Recording
+from densitytui.venues.trade_history import (
+    TradeHistoryStats,
+    is_trade_history,
+    read_trade_history,
+)
+
+TimedFrame = tuple[int, bytes]
+BookLookup = Callable[[str], OrderBook | None]
+
+TIME_FIELD = re.compile(rb'"ts":\s*(\d+)')
+TOPIC_FIELD = re.compile(rb'"topic":\s*"[A-Za-z]+\.(?:\d+\.)?([A-Za-z0-9]+)"')
+BOOK_TOPIC = b'"topic":"orderbook.'
+DEFAULT_MIN_NOTIONAL = 5.0
+
+KNOWN_INSTRUMENTS = {
+    # ../shared/bybit/docs-examples/rest_market_instruments_info_linear_response.json
+    "BTCUSDT": Instrument("BTCUSDT", 0.1, 0.001, 0.001, 5.0, 500.0, max_leverage=100.0),
+}
+
+
+def frame_time(frame: bytes) -> int | None:
+    """The frame's exchange time (`"ts"`, ms), read without decoding it; None when absent."""
+    found = TIME_FIELD.search(frame)
+    return int(found.group(1)) if found else None
+
+
+def frame_symbol(frame: bytes) -> str | None:
+    found = TOPIC_FIELD.search(frame)
+    return found.group(1).decode() if found else None
+
+
+class ReplayFile:
+    """One input file as (time, frame) pairs, and how far reading it has come."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.trade_stats: TradeHistoryStats | None = None
+        if is_trade_history(self.path):
+            self.trade_stats = TradeHistoryStats()
+            self.recording: Recording | None = None
+            self.size = self.path.stat().st_size
+        else:
+            self.recording = Recording(self.path)
+            self.size = self.recording.size
+        self.done = False
+
+    def read_bytes(self) -> float:
+        """Bytes of the file read so far (trade CSVs count only once finished)."""
+        if self.done:
+            return float(self.size)
+        if self.recording is not None:
+            return self.recording.progress() * self.size
+        return 0.0
+
+    def __iter__(self) -> Iterator[TimedFrame]:
+        if self.recording is None:
+            assert self.trade_stats is not None
+            yield from read_trade_history(self.path, self.trade_stats)
+        else:
+            last = 0
+            for frame in self.recording:
+                ts = frame_time(frame)
+                if ts is not None:
+                    last = ts
+                yield last, frame
+        self.done = True
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What discovery learnt of a symbol."""
+
+    last_price: float = 0.0
+    price_decimals: int = -1
+    size_decimals: int = -1
+
+
+class ReplayMarketData(MarketData):
+    """Recorded frames on a virtual clock (see the module doc)."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        book_for: BookLookup,
+        *,
+        latency_ms: int = 50,
+        change_24h: dict[str, float] | None = None,
+        instruments: Iterable[Instrument] = (),
+        discovery_ms: int = 60_000,
+        turnover_24h: float = 1_000_000.0,
+        yield_every: int = 256,
+    ) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency must be 0 ms or more, not {latency_ms}")
+        self.files = [ReplayFile(path) for path in paths]
+        self.total_bytes = sum(f.size for f in self.files)
+        self.latency_ms = latency_ms
+        self.change_24h = dict(change_24h or {})
+        self._given = {i.symbol: i for i in instruments}
+        self._book_for = book_for
+        self._discovery_ms = discovery_ms
+        self._turnover = turnover_24h
+        self._yield_every = max(1, yield_every)
+        self._source: Iterator[TimedFrame] = heapq.merge(*self.files, key=itemgetter(0))
+        self._ahead: deque[TimedFrame] = deque()
+        self._seen: dict[str, _Seen] | None = None
+        self._fill: dict[str, tuple[tuple[int, int, bool, int], OrderBook]] = {}
+        self._now = 0
+        self._closed = False
+        self.frames = 0
+        self.first_ms: int | None = None
+        self.on_progress: Callable[[ReplayMarketData], None] | None = None
+
+    # ---- time and progress
+
+    def now_ms(self) -> int:
+        """Recorded time of the latest frame replayed (the clock of the whole run)."""
+        return self._now
+
+    def read_bytes(self) -> float:
+        return sum(f.read_bytes() for f in self.files)
+
+    # ---- discovery: instruments and tickers
+
+    def _discover(self) -> dict[str, _Seen]:
+        """Read the first `discovery_ms` of recorded time ahead (kept for replay) and learn the
+        symbols, their printed decimals and last prices."""
+        if self._seen is not None:
+            return self._seen
+        seen: dict[str, _Seen] = {}
+        start: int | None = None
+        for item in self._source:
+            self._ahead.append(item)
+            ts, frame = item
+            start = ts if start is None else start
+            try:
+                message = decode_frame(frame)
+            except DecodeError:
+                message = None
+            if isinstance(message, BookMessage):
+                info = seen.setdefault(message.symbol, _Seen())
+                if info.price_decimals < 0 and message.price_decimals >= 0:
+                    info.price_decimals = message.price_decimals
+                    info.size_decimals = message.size_decimals
+                if not info.last_price and message.bids and message.asks:
+                    info.last_price = (message.bids[0][0] + message.asks[0][0]) / 2
+            elif isinstance(message, TradeMessage) and message.prints:
+                seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1][1]
+            if ts - start > self._discovery_ms:
+                break
+        self._seen = seen
+        self.first_ms = start
+        if start is not None:
+            self._now = start
+        return seen
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """The rules `symbol` trades under in this replay (see the module doc)."""
+        given = self._given.get(symbol) or KNOWN_INSTRUMENTS.get(symbol)
+        if given is not None:
+            return given
+        info = self._discover().get(symbol)
+        if info is None or info.price_decimals < 0:
+            return None
+        tick = 10.0 ** -info.price_decimals
+        step = 10.0 ** -max(info.size_decimals, 0)
+        return Instrument(symbol, tick, step, step, DEFAULT_MIN_NOTIONAL, math.inf)
+
+    def inferred(self) -> list[str]:
+        """Symbols whose rules were inferred from the data rather than known or given."""
+        return sorted(
+            s for s in self._discover() if s not in self._given and s not in KNOWN_INSTRUMENTS
+        )
+
+    async def instruments(self) -> list[Instrument]:
+        found = (self.instrument(symbol) for symbol in sorted(self._discover()))
+        return [i for i in found if i is not None]
+
+    async def tickers(self) -> list[Ticker]:
+        return [
+            Ticker(symbol, info.last_price, self.change_24h.get(symbol, 0.0), self._turnover)
+            for symbol, info in sorted(self._discover().items())
+        ]
+
+    async def klines(self, symbol: str, interval_min: int, limit: int) -> list[Kline]:
+        return []
+
+    async def subscribe(self, symbols: Sequence[str]) -> None:
+        return None
+
+    async def unsubscribe(self, symbols: Sequence[str]) -> None:
+        return None
+
+    # ---- the stream
+
+    def _next(self) -> TimedFrame | None:
+        if self._ahead:
+            return self._ahead.popleft()
+        return next(self._source, None)
+
+    async def messages(self) -> AsyncIterator[bytes]:
+        """Every frame once, in time order, each setting the clock before it is handed out;
+        the iteration ends with the data (or `close`)."""
+        self._discover()
+        every = self._yield_every
+        count = 0
+        while not self._closed:
+            item = self._next()
+            if item is None:
+                break
+            ts, frame = item
+            if ts > self._now:
+                self._now = ts
+            count += 1
+            self.frames = count
+            yield frame
+            if count % every == 0:
+                if self.on_progress is not None:
+                    self.on_progress(self)
+                await asyncio.sleep(0)
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    async def close(self) -> None:
+        self._closed = True
+
+    # ---- the look-ahead book the paper broker fills against
+
+    def _frames_until(self, until: int) -> Iterator[TimedFrame]:
+        ahead = self._ahead
+        while not ahead or ahead[-1][0] <= until:
+            item = next(self._source, None)
+            if item is None:
+                break
+            ahead.append(item)
+        for item in ahead:
+            if item[0] > until:
+                return
+            yield item
+
+    def fill_book(self, symbol: str) -> OrderBook | None:
+        """The book of `symbol` as recorded `latency_ms` after now (see the module doc)."""
+        live = self._book_for(symbol)
+        if live is None:
+            return None
+        key = (id(live), live.last_u, live.valid, self._now)
+        cached = self._fill.get(symbol)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        book = cached[1] if cached is not None else OrderBook(symbol, live.depth, math.inf)
+        self._fill[symbol] = (key, book)
+        if not live.valid:
+            book.invalidate()
+            return book
+        book.apply_message(BookMessage(
+            symbol, live.depth, True, live.bids.top(len(live.bids)), live.asks.top(len(live.asks)),
+            live.last_u, live.seq, live.ts, live.ts,
+        ))
+        if self.latency_ms <= 0:
+            return book
+        needle = symbol.encode()
+        for _, frame in self._frames_until(self._now + self.latency_ms):
+            if BOOK_TOPIC not in frame or needle not in frame:
+                continue
+            try:
+                message = decode_frame(frame)
+            except DecodeError:
+                continue
+            if isinstance(message, BookMessage) and message.symbol == symbol:
+                book.apply_message(message)
+        return book
