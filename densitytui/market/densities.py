@@ -201,6 +201,7 @@ class _Side:
         "far",
         "is_bid",
         "ladder",
+        "loose",
         "members",
         "mid_high",
         "mid_low",
@@ -227,6 +228,9 @@ class _Side:
         # Levels of runs that failed on distance: a shrinking level moves its run's weighted
         # price, so it is judged again (stale entries cost a judgement, no more).
         self.far: set[float] = set()
+        # Wall levels last found in a run too wide to fit (judged alone, or a density's lone
+        # anchor): when one leaves, a piece of its run may fit now.
+        self.loose: set[float] = set()
         # Candidates that failed on share, as (-side volume at which they would pass, price):
         # a heap, so a fall of the volume judges again exactly those it lets through.
         self.share_waiting: list[tuple[float, float]] = []
@@ -525,9 +529,13 @@ class DensityTracker:
                     flipped = True
             else:
                 members.pop(price, None)
-                if clusters:
+                owner = owners.get(price)
+                if clusters and (owner is not None or price in st.loose or price in st.far):
                     # The runs on either side lost a level: judge their free levels again and
-                    # let the densities that own the others regrow.
+                    # let the densities that own the others regrow. A free level whose run fitted
+                    # and failed on absolute, share or relative needs nothing: its pieces fail
+                    # as the run did, or are watched anyway (relative).
+                    st.loose.discard(price)
                     ladder = st.ladder.prices
                     i = bisect_left(ladder, price)
                     if i > 0:
@@ -551,7 +559,6 @@ class DensityTracker:
                             else:
                                 holder.regrow = True
                                 self._mark(holder)
-                owner = owners.get(price)
                 if owner is None:
                     continue
                 flipped = True
@@ -778,7 +785,10 @@ class DensityTracker:
         prices = st.ladder.prices
         i = bisect_left(prices, anchor)
         low, high, fits = self._run_at(st, i)
-        if not fits or low == high:
+        if not fits:
+            st.loose.add(anchor)
+            return [anchor]
+        if low == high:
             return [anchor]
         owner = st.owner
         first = i
@@ -792,7 +802,7 @@ class DensityTracker:
     # ---- candidates ----------------------------------------------------------------------
 
     def _judge_prices(self, st: _Side, prices: list[float], mid: float, ts: int) -> None:
-        seen: set[float] = set()
+        seen: set[float] | None = None
         widened = set(st.widened) if st.widened else None
         members = st.members
         owner = st.owner
@@ -806,7 +816,7 @@ class DensityTracker:
         reach_mid = self.rules.max_distance * mid
         waiting = st.share_waiting
         for price in prices:
-            if price in seen:
+            if seen is not None and price in seen:
                 continue
             size = members.get(price)
             if size is None or price in owner:
@@ -820,11 +830,16 @@ class DensityTracker:
                     and ladder[i + 1] in members
                 ):
                     low, high, fits = self._run_at(st, i)
-                    if not fits and widened is not None and price in widened:
-                        self._break_pieces(st, i, widened)
+                    if not fits:
+                        st.loose.add(price)
+                        if widened is not None and price in widened:
+                            self._break_pieces(st, i, widened)
                     if fits:
                         run = ladder[low:high + 1]
-                        seen.update(run)
+                        if seen is None:
+                            seen = set(run)
+                        else:
+                            seen.update(run)
                         held = False
                         for near in run:
                             holder = owner.get(near)
