@@ -17,6 +17,7 @@ from typing import Any
 
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.model import (
+    FINAL_ORDER_STATUSES,
     Decision,
     Order,
     OrderRequest,
@@ -82,6 +83,8 @@ class ExecutionRules:
     lookup_interval_s: float = 0.5
     close_all_attempts: int = 5
     close_all_retry_s: float = 0.5
+    fill_wait_s: float = 5.0
+    fill_check_s: float = 0.05
 
 
 class Executor:
@@ -179,8 +182,28 @@ class Executor:
             self.emit("order_rejected", f"{request.order_link_id}: {exc}", request.symbol)
             return None
         self.last_round_trip_ms = (time.perf_counter() - sent) * 1000
+        if answer.status not in FINAL_ORDER_STATUSES:
+            answer = await self._until_final(answer)
         if record:
             await self.record(answer)
+        return answer
+
+    async def _until_final(self, answer: Order) -> Order:
+        """A venue that acknowledges before it fills (Bybit answers with ids only): ask for the
+        order by its id until it is final, at most `fill_wait_s`."""
+        waited = 0.0
+        while waited < self.rules.fill_wait_s:
+            await self.sleep(self.rules.fill_check_s)
+            waited += self.rules.fill_check_s
+            try:
+                found = await self.exchange.order_by_link_id(answer.symbol, answer.order_link_id)
+            except ExchangeError as exc:
+                self.emit("order_lookup_failed", f"{answer.order_link_id}: {exc}", answer.symbol)
+                continue
+            if found is not None:
+                answer = found
+                if found.status in FINAL_ORDER_STATUSES:
+                    break
         return answer
 
     async def resolve(self, symbol: str, order_link_id: str) -> Order | None:

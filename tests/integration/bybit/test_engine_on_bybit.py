@@ -79,6 +79,40 @@ async def test_engine_trades_through_bybit_and_flattens(
             await store.close()
 
 
+async def test_a_stop_loss_the_exchange_refuses_closes_the_position_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BYBIT_API_KEY", KEY)
+    monkeypatch.setenv("BYBIT_API_SECRET", SECRET)
+    async with FakeBybit(SYMBOLS, api_key=KEY, api_secret=SECRET) as fake:
+        fake.faults.reject_stop_loss = True
+        config = _config(fake, tmp_path / "e.db")
+        store = await open_store(config.storage)
+        engine = await open_engine(config, store)
+        events: list[AppEvent] = []
+        engine.listeners.append(events.append)
+        runner = None
+        try:
+            await engine.start()
+            runner = asyncio.create_task(engine.run())
+            closed = lambda: [e for e in events if e.kind == "closed"]  # noqa: E731
+            await eventually(lambda: bool(closed()), "the unprotected position closed", SIGNAL_WAIT_S)
+            symbol = closed()[0].symbol
+            alerts = [e for e in events if e.kind == "stop_loss_failed" and e.symbol == symbol]
+            assert alerts and alerts[0].data["level"] == "alert"
+            assert "stop_loss_failed" in closed()[0].message
+            assert [p for p in await fake.broker.positions() if p.symbol == symbol] == []
+            history = [p for p in await store.closed_positions(10) if p.symbol == symbol]
+            assert history[0].exit_reason == "stop_loss_failed"
+        finally:
+            await engine.stop()
+            if runner is not None:
+                await runner
+            await engine.venue.market.close()
+            await engine.exchange.close()
+            await store.close()
+
+
 def _rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
     con = sqlite3.connect(db)
     try:
