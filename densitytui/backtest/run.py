@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from densitytui.backtest.market import ReplayMarket
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
-from densitytui.market.engine import MarketEngine
 from densitytui.model import AppEvent, Instrument, TradingMode
 from densitytui.storage import open_store
 from densitytui.venues.base import Venue
@@ -110,7 +110,7 @@ async def _run(
     progress: Progress | None,
 ) -> BacktestResult:
     settings = config.backtest
-    market = MarketEngine(config, changes)
+    market = ReplayMarket(config, changes)
     replay = ReplayMarketData(
         files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
         instruments=given, discovery_ms=round(settings.discovery_s * 1000),

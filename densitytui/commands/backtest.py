@@ -16,19 +16,19 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from densitytui.backtest.overrides import apply_overrides, describe, parse_grid
-from densitytui.backtest.report import render_text, to_json, write_report
-from densitytui.backtest.run import BacktestResult, run_backtest
-from densitytui.backtest.sweep import run_sweep, sweep_table
 from densitytui.commands.scan import _change
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config, ConfigError
 from densitytui.market.decode import DecodeError, decode_instruments
 from densitytui.model import Instrument
 from densitytui.venues.recording import RecordingError
-from densitytui.venues.replay import ReplayMarketData
 from densitytui.venues.trade_history import TradeHistoryError
+
+if TYPE_CHECKING:
+    from densitytui.backtest.run import BacktestResult
+    from densitytui.venues.replay import ReplayMarketData
 
 
 def register(
@@ -80,6 +80,8 @@ def _instruments(path: Path | None) -> list[Instrument]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from densitytui.backtest.overrides import apply_overrides, parse_grid
+    from densitytui.backtest.report import render_text, to_json, write_report
     from densitytui.logging import configure_logging
 
     config = config_or_exit(args)
@@ -133,6 +135,8 @@ def _with_progress(
         TimeRemainingColumn,
     )
 
+    from densitytui.backtest.run import run_backtest
+
     console = Console(stderr=True)
     with Progress(
         TextColumn("backtest"), BarColumn(), TaskProgressColumn(),
@@ -159,6 +163,9 @@ def _sweep(
     config: Config, grid: list, args: argparse.Namespace, changes: dict[str, float],
     instruments: list[Instrument],
 ) -> int:
+    from densitytui.backtest.overrides import describe
+    from densitytui.backtest.sweep import run_sweep, sweep_table
+
     started = time.perf_counter()
     rows = run_sweep(config, grid, args.files, changes, instruments, config.backtest.workers)
     print(f"sweep: {len(rows)} runs in {time.perf_counter() - started:.2f} s wall time",

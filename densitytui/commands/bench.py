@@ -28,6 +28,7 @@ from pathlib import Path
 
 import orjson
 
+from densitytui.commands.bench_backtest import register_backtest
 from densitytui.commands.bench_engine import register_engine
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
@@ -82,6 +83,7 @@ def register(
     market.add_argument("--json", action="store_true", help="print one JSON object")
     market.set_defaults(func=run_market)
     register_engine(targets, parents)
+    register_backtest(targets, parents)
 
 
 def _best_seconds(work: Callable[[], object], best: float) -> float:
