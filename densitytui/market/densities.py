@@ -509,11 +509,13 @@ class DensityTracker:
                 members[price] = new
                 owner = owners.get(price)
                 if owner is None:
-                    if new > old:
+                    if old * price < member_notional:
                         st.candidates.append(price)
-                        if clusters and old * price < member_notional:
+                        if clusters:
                             # A new wall level: the runs it joins may stop fitting.
                             st.widened.append(price)
+                    elif new > old:
+                        st.candidates.append(price)
                     elif price in st.far:
                         # A level that shrank fails as it did, but a run that failed only on
                         # distance has its weighted price moved.
