@@ -18,62 +18,136 @@ pytestmark = pytest.mark.e2e
 EXECUTABLE = Path(sys.executable).parent / "densitytui"
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    """Poll until `condition` holds; the deadline only bounds a failure, it decides nothing."""
+def _wait_for(
+    condition: Callable[[], bool], what: str, timeout: float = 20.0, shown: Tmux | None = None
+) -> None:
+    """Poll until `condition` holds; the deadline only bounds a failure, it decides nothing.
+    A failure shows the screen of `shown`."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            screen = f"; the screen:\n{shown.screen()}" if shown else ""
+            raise AssertionError(f"timed out waiting for {what}{screen}")
         time.sleep(0.05)
 
 
 @dataclass
 class Tmux:
+    """One tmux server of its own (socket named after the session), so no other tmux user on
+    the machine can resize or attach to the window under test."""
+
     session: str
     home: Path
     exit_status: Path
 
     def run(self, *args: str) -> str:
         return subprocess.run(
-            ["tmux", *args], check=True, capture_output=True, text=True
+            ["tmux", "-L", self.session, *args], check=True, capture_output=True, text=True
         ).stdout
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.session)
 
 
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed; e2e tests need it (ENVIRONMENT.md)")
+def _start(tmp_path: Path, size: tuple[int, int], arguments: str = "") -> Tmux:
     session = f"densitytui-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "home"
     home.mkdir()
     done = tmp_path / "exit-status"
     command = (
-        f"cd {tmp_path} && HOME={home} XDG_CONFIG_HOME={home}/.config "
+        # The test runner may export COLUMNS/LINES (80x24), which would override the pane's size.
+        f"unset COLUMNS LINES; cd {tmp_path} && HOME={home} XDG_CONFIG_HOME={home}/.config "
         f"XDG_DATA_HOME={home}/.local/share XDG_STATE_HOME={home}/.local/state "
-        f"{EXECUTABLE}; echo $? > {done}; sleep 60"
+        f"{EXECUTABLE} {arguments}; echo $? > {done}; sleep 60"
     )
     server = Tmux(session, home, done)
-    server.run("new-session", "-d", "-s", session, "-x", "120", "-y", "32", command)
+    server.run("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command)
     server.run("set-option", "-t", session, "escape-time", "10")
-    yield server
-    subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+    return server
 
 
-def test_command_one_starts_the_app_and_q_quits(tmux: Tmux) -> None:
+@pytest.fixture
+def tmux_sessions() -> Iterator[list[Tmux]]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed; e2e tests need it (ENVIRONMENT.md)")
+    sessions: list[Tmux] = []
+    yield sessions
+    for server in sessions:
+        subprocess.run(
+            ["tmux", "-L", server.session, "kill-server"], check=False, capture_output=True
+        )
+
+
+def _exit_status(tmux: Tmux) -> str:
+    done = tmux.exit_status
+    _wait_for(done.exists, "the app to exit", shown=tmux)
+    _wait_for(lambda: done.read_text().strip() != "", "the exit status")
+    return done.read_text().strip()
+
+
+def test_command_one_starts_the_app_and_q_quits(tmp_path: Path, tmux_sessions: list[Tmux]) -> None:
+    tmux = _start(tmp_path, (120, 32))
+    tmux_sessions.append(tmux)
     _wait_for(lambda: "Quit" in tmux.screen(), "the app with its footer")
+    _wait_for(lambda: "feed live" in tmux.screen(), "the simulated market streaming", shown=tmux)
     screen = tmux.screen()
-    for title in ("Movers", "Book", "Signals", "Positions"):
+    for title in ("Movers", "Signals", "Positions", "Events"):
         assert title in screen
-    assert "venue sim" in screen
-    assert "mode semi" in screen
-    assert "q Quit" in screen
+    assert " SIM " in screen and " SEMI " in screen
+    assert "q Quit" in screen and "f9 CLOSE ALL" in screen
     tmux.run("send-keys", "-t", tmux.session, "q")
     database = tmux.home / ".local" / "share" / "densitytui" / "densitytui.db"
     _wait_for(database.exists, "the database the app creates and migrates on start")
-    done = tmux.exit_status
-    _wait_for(done.exists, "the app to exit after q")
-    _wait_for(lambda: done.read_text().strip() != "", "the exit status")
-    assert done.read_text().strip() == "0"
+    assert _exit_status(tmux) == "0"
+
+
+def _pane_rows(screen: str, title: str) -> list[str] | None:
+    """The table rows of the pane titled `title` (below its header line), as text; None while
+    the pane is not on screen (or a dialog covers its title)."""
+    lines = screen.splitlines()
+    tops = [i for i, line in enumerate(lines) if f"─ {title} ─" in line]
+    if not tops:
+        return None
+    top = tops[0]
+    column = lines[top].index(f"─ {title} ─") - 1
+    rows = []
+    for line in lines[top + 2 :]:
+        cell = line[column:]
+        if cell.startswith("╰"):
+            break
+        text = cell.strip("│ ")
+        if "USDT" in text:  # a row names its symbol; scrollbars and blank lines do not
+            rows.append(text)
+    return rows
+
+
+CONFIG = """
+[app]
+seed = 2
+[sim]
+symbols = ["XRPUSDT", "DOGEUSDT", "SUIUSDT"]
+speed = 1.0
+"""
+
+
+def test_a_signal_is_confirmed_then_close_all_flattens(
+    tmp_path: Path, tmux_sessions: list[Tmux]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    tmux = _start(tmp_path, (120, 40), f"--config {config} --seed 2")
+    tmux_sessions.append(tmux)
+    _wait_for(lambda: "feed live" in tmux.screen(), "the simulated market streaming", shown=tmux)
+    _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Signals")), "a pending signal", 60, tmux)
+    assert _pane_rows(tmux.screen(), "Positions") == []
+    tmux.run("send-keys", "-t", tmux.session, "y")
+    _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Positions")), "the confirmed position", shown=tmux)
+    positions = _pane_rows(tmux.screen(), "Positions")
+    assert positions and ("LONG" in positions[0] or "SHORT" in positions[0])
+    tmux.run("send-keys", "-t", tmux.session, "F9")
+    _wait_for(lambda: "CLOSE ALL positions" in tmux.screen(), "the close-all question", shown=tmux)
+    tmux.run("send-keys", "-t", tmux.session, "y")
+    _wait_for(lambda: _pane_rows(tmux.screen(), "Positions") == [], "no positions left", shown=tmux)
+    assert "CLOSE ALL positions" not in tmux.screen()
+    tmux.run("send-keys", "-t", tmux.session, "q")
+    assert _exit_status(tmux) == "0"
