@@ -12,6 +12,7 @@ data ends are closed at market at the end (reason `close_all`), against the last
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from densitytui.venues.replay import ReplayMarketData
 VENUE = "replay"
 LINK_PREFIX = "bt"
 ALL_ROWS = 1_000_000_000
+SCRATCH = "/dev/shm"
 
 Progress = Callable[[ReplayMarketData], None]
 
@@ -76,6 +78,12 @@ class BacktestResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+def _scratch() -> str | None:
+    """Memory-backed /dev/shm when there is one: the journal fsyncs every write, and a
+    backtest's store is thrown away at the end."""
+    return SCRATCH if os.path.isdir(SCRATCH) and os.access(SCRATCH, os.W_OK) else None
+
+
 def backtest_config(config: Config, db: Path) -> Config:
     """The config a backtest runs: auto mode, the replay venue, a fixed link-id prefix and its
     own SQLite file."""
@@ -96,7 +104,7 @@ async def run_backtest(
 ) -> BacktestResult:
     """Replay `files` through the engine; see the module doc."""
     changes = dict(change_24h or {})
-    with tempfile.TemporaryDirectory(prefix="densitytui-backtest-") as folder:
+    with tempfile.TemporaryDirectory(prefix="densitytui-backtest-", dir=_scratch()) as folder:
         run_config = backtest_config(config, Path(folder) / "backtest.db")
         return await _run(run_config, config, files, changes, instruments, progress)
 

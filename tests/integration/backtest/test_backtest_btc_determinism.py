@@ -1,0 +1,46 @@
+"""The backtest on the shared BTC recording: byte-identical across runs, trades that add up."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from densitytui.backtest.report import render_html, render_text, to_json, trades_csv
+from densitytui.backtest.run import BacktestResult, run_backtest
+from densitytui.config import Config
+
+# The recording has no tickers: the change is given, as a trader would with --change-24h.
+CHANGE = {"BTCUSDT": -8.1}
+
+
+def _run(btc_file: Path, tmp_path: Path) -> BacktestResult:
+    config = Config.model_validate({
+        "risk": {"max_position_exposure_pct": 10.0},
+        "logging": {"file": str(tmp_path / "log.jsonl")},
+    })
+    return asyncio.run(run_backtest(config, [btc_file], CHANGE))
+
+
+def test_two_runs_give_byte_identical_results(btc_file: Path, tmp_path: Path) -> None:
+    first = _run(btc_file, tmp_path)
+    second = _run(btc_file, tmp_path)
+    assert first.trades, "the BTC recording with a -8.1 % change should trade"
+    assert to_json(first) == to_json(second)
+    assert render_text(first) == render_text(second)
+    assert render_html(first) == render_html(second)
+    assert trades_csv(first) == trades_csv(second)
+
+
+def test_each_trade_adds_up(btc_file: Path, tmp_path: Path) -> None:
+    result = _run(btc_file, tmp_path)
+    rate = result.taker_fee_pct / 100
+    for trade in result.trades:
+        sign = 1 if trade.side == "Buy" else -1
+        fees = rate * trade.qty * (trade.entry_price + trade.exit_price)
+        assert trade.fees == pytest.approx(fees, rel=1e-9)
+        gross = sign * (trade.exit_price - trade.entry_price) * trade.qty
+        assert trade.pnl == pytest.approx(gross - fees, abs=1e-9)
+        assert trade.exit_time >= trade.entry_time
+        assert result.start_ms <= trade.entry_time <= result.end_ms
