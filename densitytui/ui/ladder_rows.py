@@ -39,7 +39,8 @@ class LadderRow:
     kind: RowKind
     price: str = ""
     size: str = ""
-    # Share of the largest visible size, in hundredths (0..100): the size bar.
+    # The size bar, in cells out of `bar_cells` (the largest plain level fills them all), so a
+    # size change that moves no cell does not repaint the row.
     bar: int = 0
     # 0: no density; 1..3: a density (or a cluster's level) of growing notional.
     intensity: int = 0
@@ -119,6 +120,7 @@ def build_rows(
     position: Position | None,
     height: int,
     settings: LadderSettings,
+    bar_cells: int = 100,
 ) -> list[LadderRow]:
     """`height` rows of the book centred on the touch, with densities and the position drawn."""
     if height <= 0:
@@ -175,7 +177,7 @@ def build_rows(
             kind,
             f"{price:.{places}f}" if places >= 0 else f"{price:g}",
             compact(size),
-            min(100, round(size / largest * 100)) if largest > 0 else 0,
+            min(bar_cells, round(size / largest * bar_cells)) if largest > 0 else 0,
             intensity[i],
             tags[i],
             spoof[i],

@@ -47,6 +47,7 @@ LADDER_WIDTH = 46
 MINI_WIDTH = 30
 PANES_MIN_WIDTH = 100
 MINI_MIN_HEIGHT = 36
+MINI_EVERY = 3
 LOG_REFRESH_S = 0.5
 PANES = ("movers", "signals", "positions", "events")
 NEXT_MODE = {
@@ -117,6 +118,7 @@ class MainScreen(Screen[None]):
         self.symbol: str | None = None
         self.snapshot: EngineSnapshot | None = None
         self.active_pane = 0
+        self._ladder_ticks = 0
         self.stopped_reason = ""
         # The engine's clock (the market's virtual time on sim, wall time on Bybit) and when it
         # last moved: an engine whose clock stands still has stalled.
@@ -151,6 +153,18 @@ class MainScreen(Screen[None]):
         yield Static(too_small, id="too-small")
         yield Footer(compact=True, show_command_palette=False)
 
+    def pull_ladders(self) -> None:
+        """The ladders read their latest books in one tick, so they paint in one frame; the
+        small ones every `MINI_EVERY` ticks, since the trader watches the main one."""
+        self._ladder_ticks += 1
+        minis = self._ladder_ticks % MINI_EVERY == 0
+        with self.app.batch_update():
+            self.query_one("#ladder", Ladder).pull()
+            if minis:
+                for ladder in self.query("#minis > Ladder").results(Ladder):
+                    if ladder.display:
+                        ladder.pull()
+
     def refresh_log(self) -> None:
         """Show the log records written since the last look (the log pane may be hidden)."""
         self.query_one(LogPane).show_records(tail.records, tail.count)
@@ -158,7 +172,7 @@ class MainScreen(Screen[None]):
     def _ladder(self, *, id: str | None = None, compact: bool = False) -> Ladder:
         return Ladder(
             self.engine,
-            refresh_hz=1000 / self.config.ui.ladder_interval_ms,
+            refresh_hz=None,
             settings=self._ladder_settings,
             compact=compact,
             id=id,
@@ -167,6 +181,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(1 / self.config.ui.snapshot_refresh_hz, self.poll)
         self.set_interval(LOG_REFRESH_S, self.refresh_log)
+        self.set_interval(self.config.ui.ladder_interval_ms / 1000, self.pull_ladders)
         self._activate(0, focus=True)
         self.poll()
 

@@ -94,7 +94,7 @@ class Ladder(Widget):
         self,
         source: BookSource | None = None,
         *,
-        refresh_hz: float = 15.0,
+        refresh_hz: float | None = 15.0,
         settings: LadderSettings | None = None,
         compact: bool = False,
         id: str | None = None,
@@ -105,6 +105,7 @@ class Ladder(Widget):
         self.symbol: str | None = None
         self.position: Position | None = None
         self.settings = settings or LadderSettings()
+        # Its own pull timer; None when a parent pulls several ladders in one frame.
         self.refresh_hz = refresh_hz
         self.compact = compact
         self.border_title = "Book"
@@ -133,7 +134,8 @@ class Ladder(Widget):
     # ---- painting --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(1 / self.refresh_hz, self.pull)
+        if self.refresh_hz is not None:
+            self._timer = self.set_interval(1 / self.refresh_hz, self.pull)
 
     def on_resize(self) -> None:
         self._rows = []
@@ -149,7 +151,10 @@ class Ladder(Widget):
         if self.source is not None and self.symbol is not None:
             book = self.source.book(self.symbol)
             densities = self.source.densities(self.symbol)
-        rows = build_rows(book, densities or [], self.position, height, self.settings)
+        rows = build_rows(
+            book, densities or [], self.position, height, self.settings,
+            self._area_width(self.size.width),
+        )
         old = self._rows
         self._rows = rows
         width = self.size.width
@@ -194,6 +199,16 @@ class Ladder(Widget):
                 self._styles[component] = self.get_component_rich_style(component)
         return self._styles[name]
 
+    def _columns(self) -> tuple[int, int]:
+        if self.compact:
+            return COMPACT_PRICE_WIDTH, COMPACT_SIZE_WIDTH
+        return PRICE_WIDTH, SIZE_WIDTH
+
+    def _area_width(self, width: int) -> int:
+        """Cells right of the price and size columns: the bar, the tag and the marks."""
+        price_width, size_width = self._columns()
+        return max(width - price_width - size_width - 2, 0)
+
     def _render_row(self, row: LadderRow, width: int) -> Strip:
         base = self._style("")
         if row.kind is RowKind.EMPTY:
@@ -202,8 +217,7 @@ class Ladder(Widget):
             style = self._style("ladder--frozen" if row.frozen else "ladder--spread")
             return Strip([Segment(row.tag[:width].center(width), base + style)], width)
         side = "ask" if row.kind is RowKind.ASK else "bid"
-        price_width = COMPACT_PRICE_WIDTH if self.compact else PRICE_WIDTH
-        size_width = COMPACT_SIZE_WIDTH if self.compact else SIZE_WIDTH
+        price_width, size_width = self._columns()
         level_style = base + self._style(f"ladder--{side}")
         if row.intensity:
             level_style += self._style(f"ladder--{side}-density-{row.intensity}")
@@ -215,15 +229,14 @@ class Ladder(Widget):
             Segment(row.size[:size_width].rjust(size_width), level_style),
             Segment(" ", base),
         ]
-        area = max(width - price_width - size_width - 2, 0)
-        segments.extend(self._area_segments(row, side, area))
+        segments.extend(self._area_segments(row, side, self._area_width(width)))
         return Strip(segments).adjust_cell_length(width, base)
 
     def _area_segments(self, row: LadderRow, side: str, area: int) -> list[Segment]:
         """The size bar, the density tag over its left end, the position mark at its right."""
         base = self._style("")
         bar_style = base + self._style(f"ladder--{side}-bar")
-        bar = min(area, round(row.bar * area / 100))
+        bar = min(area, row.bar)
         mark = row.mark_text[:area]
         tag = row.tag[: max(area - len(mark) - 1, 0)] if mark else row.tag[:area]
         tag_style = self._style("ladder--spoof" if row.spoof else "ladder--tag")
