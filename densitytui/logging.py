@@ -104,6 +104,10 @@ def close_logging() -> None:
     structlog.reset_defaults()
 
 
+# Formats a record's exception as text (a Handler has no formatter of its own by default).
+_TRACEBACKS = logging.Formatter()
+
+
 class _StdlibBridge(logging.Handler):
     """Routes records of libraries that use `logging` (asyncio, websockets...) into the same file,
     so that nothing falls through to stderr and tears the UI."""
@@ -120,7 +124,7 @@ class _StdlibBridge(logging.Handler):
             "timestamp": datetime.fromtimestamp(record.created, UTC).strftime(ISO_FORMAT),
         }
         if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
+            event["exception"] = _TRACEBACKS.formatException(record.exc_info)
         event = tail(None, "", redact_secrets(None, "", event))
         self.sink.msg(orjson.dumps(event, default=str))
 

@@ -38,7 +38,7 @@ from densitytui.engine.reconcile import (
     StopChanged,
     reconcile_positions,
 )
-from densitytui.engine.safety import Safety, SafetyRules
+from densitytui.engine.safety import DAY_MS, Safety, SafetyRules
 from densitytui.engine.state import (
     EngineSnapshot,
     EngineStatus,
@@ -61,6 +61,7 @@ from densitytui.model import (
     CheckOutcome,
     Decision,
     Density,
+    DensityEvent,
     Fill,
     Instrument,
     MarginMode,
@@ -227,6 +228,9 @@ class TradingEngine:
         self._housekeeping: asyncio.Task[None] | None = None
         self._snapshot_version = 0
         self._account_idle = asyncio.Event()
+        # Density lifecycle steps waiting to be stored (in batches, by the housekeeping).
+        self._density_events: list[DensityEvent] = []
+        self._next_prune = 0
         # A trade reached a paper account holding a position there (a stop may have fired).
         self._account_touched = False
 
@@ -307,6 +311,10 @@ class TradingEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._store_market_history(self.clock_ms())
+        except JournalError as exc:
+            self._store_failed(exc)
         await self._save_state()
         self._outbox.put_nowait(None)
         await asyncio.gather(*self._loops, return_exceptions=True)
@@ -466,7 +474,9 @@ class TradingEngine:
         except DecodeError as exc:
             self.market.stats.malformed[exc.kind] += 1
             return
-        self.market.on_message(message)
+        events = self.market.on_message(message)
+        if events:
+            self._density_events.extend(events)
         kind = type(message)
         if kind is TradeMessage:
             self._last_data_ms = self.receive_ms()
@@ -888,10 +898,20 @@ class TradingEngine:
                 await self._refresh_movers()
             for symbol in self.market.take_resync_requests():
                 await self._resubscribe(symbol)
+            await self._store_market_history(now)
         except JournalError as exc:
             self._store_failed(exc)
         except ExchangeError as exc:
             self._emit("venue_error", f"housekeeping: {exc}", "")
+
+    async def _store_market_history(self, now: int) -> None:
+        """Density events in one batch per housekeeping round; history beyond its retention
+        pruned once a day."""
+        events, self._density_events = self._density_events, []
+        await self.journal.add_density_events(events)
+        if now >= self._next_prune:
+            self._next_prune = now + DAY_MS
+            await self.journal.prune(now)
 
     async def _expire_signals(self, now: int) -> None:
         for signal in list(self.signals.values()):

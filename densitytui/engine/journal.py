@@ -14,6 +14,7 @@ from typing import Protocol
 from densitytui.model import (
     AppEvent,
     Decision,
+    DensityEvent,
     Fill,
     Order,
     OrderStatus,
@@ -105,6 +106,10 @@ class Journal(Protocol):
     ) -> list[Position]: ...
 
     async def append_events(self, events: Sequence[AppEvent]) -> None: ...
+
+    async def add_density_events(self, events: Sequence[DensityEvent]) -> None: ...
+
+    async def prune(self, now_ms: int) -> dict[str, int]: ...
 
     async def set_state(self, key: str, value: JsonValue, ts: int) -> None: ...
 

@@ -73,6 +73,17 @@ def test_stdlib_logging_goes_to_the_file_not_the_terminal(
     assert record["event"] == "closed with ***"
 
 
+def test_a_stdlib_record_with_an_exception_keeps_its_traceback(tmp_path: Path) -> None:
+    path = configure_logging(Config(), tmp_path / "l.log")
+    try:
+        raise ValueError("boom in a callback")
+    except ValueError:
+        logging.getLogger("asyncio").exception("Exception in callback")
+    (record,) = _records(path)
+    assert record["event"] == "Exception in callback"
+    assert "ValueError: boom in a callback" in str(record["exception"])
+
+
 def test_default_path_is_in_the_user_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert log_path(Config()) == tmp_path / "densitytui" / "densitytui.log"

@@ -37,6 +37,15 @@ def _audit(con: sqlite3.Connection, still_open: set[str]) -> None:
     assert kinds == {"breakout", "bounce"}, f"both kinds traded, got {kinds}"
     assert len(positions) >= 10
 
+    # Market history is kept: every signal's density went through the store's densities table.
+    stored_kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM densities")}
+    assert {"appeared", "confirmed", "gone"} <= stored_kinds
+    for signal in con.execute("SELECT symbol, density_id FROM signals"):
+        assert con.execute(
+            "SELECT 1 FROM densities WHERE symbol = ? AND density_id = ? AND kind = 'confirmed'",
+            (signal["symbol"], signal["density_id"]),
+        ).fetchone(), f"density {signal['density_id']} of {signal['symbol']} not stored"
+
     # No entry that failed a check: every position's signal was accepted with all checks passed,
     # and no accepted decision carries a failed check.
     for decision in con.execute("SELECT * FROM decisions WHERE outcome = 'accepted'"):
