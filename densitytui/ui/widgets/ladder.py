@@ -16,7 +16,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from densitytui.market.book import OrderBook
@@ -115,7 +114,6 @@ class Ladder(Widget):
         self._strips: dict[tuple[LadderRow, int], Strip] = {}
         # Resolved component styles; None until first needed after a style change.
         self._styles: dict[str, Style] | None = None
-        self._timer: Timer | None = None
         self.repainted_rows = 0
 
     # ---- calls from the app ----------------------------------------------------------------
@@ -135,7 +133,7 @@ class Ladder(Widget):
 
     def on_mount(self) -> None:
         if self.refresh_hz is not None:
-            self._timer = self.set_interval(1 / self.refresh_hz, self.pull)
+            self.set_interval(1 / self.refresh_hz, self.pull)
 
     def on_resize(self) -> None:
         self._rows = []

@@ -14,8 +14,6 @@ from textual.widgets import Label
 
 from densitytui.engine.state import EngineSnapshot, FeedState
 
-VENUES = ("live", "testnet", "demo", "paper", "sim", "replay")
-
 
 def feed_text(
     snapshot: EngineSnapshot, stalled_s: float | None, quiet_s: float
