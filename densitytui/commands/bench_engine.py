@@ -55,12 +55,15 @@ def register_engine(
 
 
 def run_engine_bench(args: argparse.Namespace) -> int:
-    from densitytui.logging import configure_logging
+    from densitytui.logging import close_logging, configure_logging
 
     config = config_or_exit(args)
     configure_logging(config)
-    with tempfile.TemporaryDirectory(prefix="densitytui-bench-") as folder:
-        result = asyncio.run(_bench(config, Path(folder), args.duration))
+    try:
+        with tempfile.TemporaryDirectory(prefix="densitytui-bench-") as folder:
+            result = asyncio.run(_bench(config, Path(folder), args.duration))
+    finally:
+        close_logging()
     if args.json:
         print(json.dumps(result))
     else:
