@@ -317,32 +317,34 @@ class OrderBook:
         """Apply one side of a delta: size 0 deletes, an unknown price inserts, else updates."""
         size_of = ladder._size
         get = size_of.get
+        pop = size_of.pop
         prices = ladder.prices
         changes = self.changes
         watch = self.watch_notional
         total = ladder.total
         for price, size in levels:
-            old = get(price)
-            if old is None:
-                if size:
+            if size:
+                old = get(price)
+                size_of[price] = size
+                if old is None:
                     insort(prices, price)
-                    size_of[price] = size
                     total += size
                     if size * price >= watch:
                         changes.append((side, price, 0.0, size))
                 else:
-                    self.absent_deletes += 1
-            elif size:
-                size_of[price] = size
-                total += size - old
-                if (size if size > old else old) * price >= watch:
-                    changes.append((side, price, old, size))
+                    total += size - old
+                    if (size if size > old else old) * price >= watch:
+                        changes.append((side, price, old, size))
             else:
-                del size_of[price]
-                del prices[bisect_left(prices, price)]
-                total -= old
-                if old * price >= watch:
-                    changes.append((side, price, old, 0.0))
+                # One lookup: a delete is a third of all levels.
+                old = pop(price, None)
+                if old is None:
+                    self.absent_deletes += 1
+                else:
+                    del prices[bisect_left(prices, price)]
+                    total -= old
+                    if old * price >= watch:
+                        changes.append((side, price, old, 0.0))
         ladder.total = total
 
     def invalidate(self) -> None:
