@@ -12,11 +12,21 @@ from collections.abc import Sequence
 from typing import get_args
 
 from densitytui import __version__
-from densitytui.commands import backtest, bench, check_config, db, record, run_app, scan, sim
+from densitytui.commands import (
+    backtest,
+    bench,
+    check_config,
+    db,
+    record,
+    replay,
+    run_app,
+    scan,
+    sim,
+)
 from densitytui.config import Venue
 from densitytui.model import TradingMode
 
-COMMANDS = (check_config, db, scan, sim, bench, record, backtest)
+COMMANDS = (check_config, db, scan, sim, bench, record, backtest, replay)
 VENUES = get_args(Venue)
 
 

@@ -23,11 +23,12 @@ from typing import Any
 from densitytui.backtest.market import ReplayMarket
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
+from densitytui.engine.journal import Journal
 from densitytui.model import AppEvent, Instrument, TradingMode
 from densitytui.storage import open_store
 from densitytui.venues.base import Venue
 from densitytui.venues.paper import PaperBroker
-from densitytui.venues.replay import ReplayMarketData
+from densitytui.venues.replay import ReplayMarketData, ReplayPace
 
 VENUE = "replay"
 LINK_PREFIX = "bt"
@@ -109,6 +110,33 @@ async def run_backtest(
         return await _run(run_config, config, files, changes, instruments, progress)
 
 
+async def replay_engine(
+    config: Config,
+    files: Sequence[str | Path],
+    changes: dict[str, float],
+    journal: Journal,
+    instruments: Sequence[Instrument] = (),
+    pace: ReplayPace | None = None,
+) -> TradingEngine:
+    """The trading engine on a replay of `files` (lockstep, recorded time) with a paper account
+    that fills against the replay's look-ahead book; not started."""
+    settings = config.backtest
+    market = ReplayMarket(config, changes)
+    replay = ReplayMarketData(
+        files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
+        instruments=instruments, discovery_ms=round(settings.discovery_s * 1000),
+        turnover_24h=config.movers.min_turnover_usdt, pace=pace,
+    )
+    listed = await replay.instruments()
+    broker = PaperBroker.from_config(
+        config, listed, replay.fill_book, replay.now_ms, name=VENUE,
+    )
+    return TradingEngine(
+        config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,
+        lockstep=True,
+    )
+
+
 async def _run(
     config: Config,
     shown: Config,
@@ -118,22 +146,18 @@ async def _run(
     progress: Progress | None,
 ) -> BacktestResult:
     settings = config.backtest
-    market = ReplayMarket(config, changes)
-    replay = ReplayMarketData(
-        files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
-        instruments=given, discovery_ms=round(settings.discovery_s * 1000),
-        turnover_24h=config.movers.min_turnover_usdt,
-    )
+    store = await open_store(config.storage)
+    try:
+        engine = await replay_engine(config, files, changes, store, given)
+    except BaseException:
+        await store.close()
+        raise
+    replay = engine.venue.market
+    broker = engine.exchange
+    market = engine.market
+    assert isinstance(replay, ReplayMarketData)
     replay.on_progress = progress
     listed = await replay.instruments()
-    broker = PaperBroker.from_config(
-        config, listed, replay.fill_book, replay.now_ms, name=VENUE,
-    )
-    store = await open_store(config.storage)
-    engine = TradingEngine(
-        config, Venue(VENUE, replay, broker), store, clock_ms=replay.now_ms, market=market,
-        lockstep=True,
-    )
     alerts: list[str] = []
 
     def listen(event: AppEvent) -> None:

@@ -18,6 +18,11 @@ What a recording does not hold is made up as little as possible:
   and a turnover equal to the movers filter so every listed symbol is a mover.
 - `subscribe`/`unsubscribe` filter nothing: the recording holds what it holds.
 
+Watched replays (`densitytui replay`) give a `ReplayPace`: frames then come at x`speed` of
+recorded time against the wall clock, can be paused, and stepped a second of recorded time at a
+time while paused; at the end of the data the stream waits (the screen keeps the last state)
+until `close`. Without a pace the replay runs as fast as the consumer goes (backtests).
+
 Honest fills (`fill_book`). The paper broker must fill an order against the book as it is
 `latency_ms` of recorded time after the order, not at the moment the engine decided. Holding
 the order until the replay reaches that time cannot work in lockstep: the engine waits for its
@@ -38,8 +43,9 @@ import asyncio
 import heapq
 import math
 import re
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -62,6 +68,8 @@ TIME_FIELD = re.compile(rb'"ts":\s*(\d+)')
 TOPIC_FIELD = re.compile(rb'"topic":\s*"[A-Za-z]+\.(?:\d+\.)?([A-Za-z0-9]+)"')
 BOOK_TOPIC = b'"topic":"orderbook.'
 DEFAULT_MIN_NOTIONAL = 5.0
+# A watched replay does not sleep for less than this; the next frames make up for it.
+MIN_SLEEP_S = 0.002
 
 KNOWN_INSTRUMENTS = {
     # ../shared/bybit/docs-examples/rest_market_instruments_info_linear_response.json
@@ -117,6 +125,80 @@ class ReplayFile:
         self.done = True
 
 
+class ReplayPace:
+    """How a watched replay plays: x`speed` of recorded time against `clock`, paused, stepped.
+
+    `wait(ts)` is awaited before each frame. Changing the speed, or resuming, restarts the
+    pacing from the next frame, so nothing is played in a burst to catch up."""
+
+    def __init__(
+        self,
+        speed: float = 1.0,
+        *,
+        min_speed: float = 1.0,
+        max_speed: float = 100.0,
+        step_ms: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.min_speed = min_speed
+        self.max_speed = max_speed
+        self.speed = self._clamp(speed)
+        self.step_ms = step_ms
+        self.paused = False
+        self.ended = False
+        self._clock = clock
+        self._sleep = sleep
+        self._anchor: tuple[float, int] | None = None
+        self._step_until: int | None = None
+        self._step_asked = False
+        self._last_ts: int | None = None
+        self._changed = asyncio.Event()
+
+    def _clamp(self, speed: float) -> float:
+        return min(self.max_speed, max(self.min_speed, speed))
+
+    def _change(self) -> None:
+        self._anchor = None
+        self._changed.set()
+
+    def set_speed(self, speed: float) -> None:
+        self.speed = self._clamp(speed)
+        self._change()
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._step_until = None
+        self._step_asked = False
+        self._change()
+
+    def step(self) -> None:
+        """While paused: play the next `step_ms` of recorded time at once, then pause again."""
+        if self.paused:
+            self._step_asked = True
+            self._change()
+
+    async def wait(self, ts: int) -> None:
+        while self.paused:
+            if self._step_asked:
+                self._step_asked = False
+                self._step_until = (ts if self._last_ts is None else self._last_ts) + self.step_ms
+            if self._step_until is not None and ts <= self._step_until:
+                self._last_ts = ts
+                return
+            self._step_until = None
+            self._changed.clear()
+            await self._changed.wait()
+        now = self._clock()
+        if self._anchor is None:
+            self._anchor = (now, ts)
+        wall, start = self._anchor
+        delay = wall + (ts - start) / 1000 / self.speed - now
+        if delay > MIN_SLEEP_S:
+            await self._sleep(delay)
+        self._last_ts = ts
+
+
 @dataclass(slots=True)
 class _Seen:
     """What discovery learnt of a symbol."""
@@ -140,6 +222,7 @@ class ReplayMarketData(MarketData):
         discovery_ms: int = 60_000,
         turnover_24h: float = 1_000_000.0,
         yield_every: int = 256,
+        pace: ReplayPace | None = None,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency must be 0 ms or more, not {latency_ms}")
@@ -158,6 +241,8 @@ class ReplayMarketData(MarketData):
         self._fill: dict[str, tuple[tuple[int, int, bool, int], OrderBook]] = {}
         self._now = 0
         self._closed = False
+        self._closing = asyncio.Event()
+        self.pace = pace
         self.frames = 0
         self.first_ms: int | None = None
         self.on_progress: Callable[[ReplayMarketData], None] | None = None
@@ -254,12 +339,15 @@ class ReplayMarketData(MarketData):
         the iteration ends with the data (or `close`)."""
         self._discover()
         every = self._yield_every
+        pace = self.pace
         count = 0
         while not self._closed:
             item = self._next()
             if item is None:
                 break
             ts, frame = item
+            if pace is not None:
+                await pace.wait(ts)
             if ts > self._now:
                 self._now = ts
             count += 1
@@ -271,9 +359,13 @@ class ReplayMarketData(MarketData):
                 await asyncio.sleep(0)
         if self.on_progress is not None:
             self.on_progress(self)
+        if pace is not None and not self._closed:
+            pace.ended = True
+            await self._closing.wait()
 
     async def close(self) -> None:
         self._closed = True
+        self._closing.set()
 
     # ---- the look-ahead book the paper broker fills against
 
