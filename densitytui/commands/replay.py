@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MIN_SPEED = 1.0
 MAX_SPEED = 100.0
 TITLE_REFRESH_S = 0.5
+PAUSE_IS_NOT_A_STALL_S = 86_400.0
 
 
 def register(
@@ -59,7 +60,12 @@ def register(
 
 
 def _replay_config(config: Config, db: Path | None) -> Config:
-    update: dict[str, Any] = {"app": config.app.model_copy(update={"venue": "replay"})}
+    """Venue replay; a paused replay or its end is not an engine stall (the clock stands still
+    on purpose), so the stall warning waits `PAUSE_IS_NOT_A_STALL_S`."""
+    update: dict[str, Any] = {
+        "app": config.app.model_copy(update={"venue": "replay"}),
+        "ui": config.ui.model_copy(update={"engine_stall_s": PAUSE_IS_NOT_A_STALL_S}),
+    }
     if db is not None:
         update["storage"] = config.storage.model_copy(update={"url": f"sqlite:///{db}"})
     return config.model_copy(update=update)
@@ -106,7 +112,7 @@ def _watch(config: Config, args: argparse.Namespace, changes: dict[str, float]) 
     configure_logging(config)
     pace = ReplayPace(args.speed, min_speed=MIN_SPEED, max_speed=MAX_SPEED)
     try:
-        replay_app(_replay_config(config, None), args.files, changes, pace).run()
+        replay_app(config, args.files, changes, pace).run()
     finally:
         close_logging()
     return 0
@@ -116,6 +122,7 @@ def replay_app(
     config: Config, files: list[str], changes: dict[str, float], pace: ReplayPace,
 ) -> Any:
     """The app on a paced replay of `files` (built here so tests can drive it with a pilot)."""
+    config = _replay_config(config, None)
     from textual.binding import Binding
 
     from densitytui.backtest.run import replay_engine
@@ -142,6 +149,8 @@ def replay_app(
             Binding("minus", "replay_slower", "Slower"),
         ]
 
+        end_told = False
+
         def on_mount(self) -> None:
             # Textual calls DensityApp.on_mount too (handlers run along the class's MRO).
             self.set_interval(TITLE_REFRESH_S, self.show_pace)
@@ -151,27 +160,34 @@ def replay_app(
             from densitytui.backtest.report import stamp
 
             state = "end of data" if pace.ended else "paused" if pace.paused else "playing"
+            if pace.ended and not self.end_told:
+                self.end_told = True
+                self.notify("Replay: end of data", timeout=10)
             now = engines[0].clock_ms() if engines else 0
             when = stamp(now) if now else "-"
             self.sub_title = (
                 f"REPLAY x{pace.speed:g} · {state} · {when} · mode {config.app.mode.value}"
             )
 
+        def tell(self) -> None:
+            self.show_pace()
+            self.notify(self.sub_title, timeout=3)
+
         def action_replay_pause(self) -> None:
             pace.toggle_pause()
-            self.show_pace()
+            self.tell()
 
         def action_replay_step(self) -> None:
             pace.step()
-            self.show_pace()
+            self.tell()
 
         def action_replay_faster(self) -> None:
             pace.set_speed(pace.speed * 2)
-            self.show_pace()
+            self.tell()
 
         def action_replay_slower(self) -> None:
             pace.set_speed(pace.speed / 2)
-            self.show_pace()
+            self.tell()
 
     return ReplayApp(config, engine_factory=factory)
 
