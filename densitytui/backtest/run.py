@@ -25,7 +25,7 @@ from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
 from densitytui.model import AppEvent, Instrument, TradingMode
-from densitytui.storage import open_store
+from densitytui.storage import Store, open_store
 from densitytui.venues.base import Venue
 from densitytui.venues.paper import PaperBroker
 from densitytui.venues.replay import ReplayMarketData, ReplayPace
@@ -199,8 +199,9 @@ async def _run(
     )
 
 
-async def _read_back(store: Any) -> tuple[list[TradeRow], dict[str, int], dict[str, int],
-                                          dict[str, int]]:
+async def _read_back(
+    store: Store,
+) -> tuple[list[TradeRow], dict[str, int], dict[str, int], dict[str, int]]:
     positions = await store.closed_positions(limit=ALL_ROWS, venue=VENUE)
     signals = {s.id: s for s in await store.recent_signals(limit=ALL_ROWS)}
     trades = []

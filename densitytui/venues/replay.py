@@ -268,7 +268,8 @@ class ReplayMarketData(MarketData):
         for item in self._source:
             self._ahead.append(item)
             ts, frame = item
-            start = ts if start is None else start
+            if start is None and ts:
+                start = ts
             try:
                 message = decode_frame(frame)
             except DecodeError:
@@ -282,7 +283,7 @@ class ReplayMarketData(MarketData):
                     info.last_price = (message.bids[0][0] + message.asks[0][0]) / 2
             elif isinstance(message, TradeMessage) and message.prints:
                 seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1][1]
-            if ts - start > self._discovery_ms:
+            if start is not None and ts - start > self._discovery_ms:
                 break
         self._seen = seen
         self.first_ms = start
