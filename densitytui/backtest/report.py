@@ -223,7 +223,8 @@ def text_chart(points: list[tuple[int, float]], width: int = CHART_WIDTH,
     for row in range(height, 0, -1):
         line = []
         for value in columns:
-            filled = (value - low) / scale * height if high > low else height / 2
+            # The lowest value still shows one row, so the curve never vanishes at its low.
+            filled = 1 + (value - low) / scale * (height - 1) if high > low else height / 2
             part = filled - (row - 1)
             line.append(BLOCKS[max(0, min(8, round(part * 8)))] if part > 0 else " ")
         label = f"{high:.2f}" if row == height else f"{low:.2f}" if row == 1 else ""
