@@ -171,6 +171,15 @@ class TradingEngine:
         self.receive_ms = receive_ms or clock_ms
         self.sleep = sleep
         self.lockstep = lockstep
+        # What the venue's parts can do besides the interfaces, looked up once (the checks
+        # against runtime protocols are too slow for every frame).
+        account = venue.exchange
+        self._trade_sink = account if isinstance(account, TradeSink) else None
+        self._mark_sink = account if isinstance(account, MarkSink) else None
+        self._problem_reporters = [
+            part for part in (venue.market, account) if isinstance(part, ReportsProblems)
+        ]
+        self._staleness = venue.market if isinstance(venue.market, ReportsStaleness) else None
         self.market = market or MarketEngine(config, change_24h)
         self.mode = config.app.mode
         self.paused = False
@@ -428,12 +437,8 @@ class TradingEngine:
     @property
     def venue_problem(self) -> str:
         """What the venue reports wrong (a REST ban, a refused key, a stale stream), or ""."""
-        problems = [
-            part.problem for part in (self.venue.market, self.exchange)
-            if isinstance(part, ReportsProblems) and part.problem
-        ]
-        market = self.venue.market
-        if isinstance(market, ReportsStaleness) and market.stale:
+        problems = [part.problem for part in self._problem_reporters if part.problem]
+        if self._staleness is not None and self._staleness.stale:
             problems.append("public stream stale")
         return "; ".join(p for p in problems if p)
 
@@ -489,17 +494,16 @@ class TradingEngine:
                 if now - self._last_eval.get(symbol, 0) >= self.config.engine.eval_interval_ms:
                     self._evaluate(symbol, now, started)
         elif kind is TickerMessage:
-            account = self.exchange
             mark = message.fields.get("mark_price")
-            if mark and isinstance(account, MarkSink):
-                account.on_mark(message.symbol, mark, message.ts)
+            if mark and self._mark_sink is not None:
+                self._mark_sink.on_mark(message.symbol, mark, message.ts)
                 if message.symbol in self.trades:
                     self._account_touched = True
 
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol
-        account = self.exchange
-        if isinstance(account, TradeSink):
+        account = self._trade_sink
+        if account is not None:
             for trade in message.trades:
                 account.on_trade(trade)
             if symbol in self.trades:
@@ -527,11 +531,11 @@ class TradingEngine:
     def _evaluate(self, symbol: str, now: int, started: float) -> None:
         """Find signals on `symbol`; new ones are shown, and entered at once in auto mode."""
         self._last_eval[symbol] = now
-        trend = self.market.trend(symbol)
-        if trend is Trend.FLAT:
-            return
         tracker = self.market.tracker(symbol)
         if tracker is None or not tracker.densities():
+            return
+        trend = self.market.trend(symbol)
+        if trend is Trend.FLAT:
             return
         rules = self._rules_of(symbol)[0]
         instrument = self.instruments.get(symbol)
@@ -550,7 +554,9 @@ class TradingEngine:
                 continue
             self._signal_keys.add(key)
             self.signals[signal.id] = signal
-            self._emit(
+            # Logged once the entry below has left (writing a log line costs ~0.2 ms).
+            asyncio.get_running_loop().call_soon(
+                self._emit,
                 "signal",
                 f"{signal.kind.value} {signal.side.value} {symbol} @ {signal.entry_price:g} "
                 f"stop {signal.stop_loss:g}: " + "; ".join(signal.reasons),

@@ -39,8 +39,9 @@ def classify_trend(
 
 
 def trend_of(book: OrderBook, change_24h_pct: float | None, rules: TrendSection) -> Trend:
-    """The trend of one symbol from its book and 24 h change."""
-    if not book.valid:
+    """The trend of one symbol from its book and 24 h change (the cheap test first: without
+    enough change the book's pressure is not summed)."""
+    if not book.valid or change_24h_pct is None or abs(change_24h_pct) < rules.min_change_24h_pct:
         return Trend.FLAT
     bids, asks = book_pressure(book, rules.pressure_range_pct)
     return classify_trend(change_24h_pct, bids, asks, rules)
