@@ -498,6 +498,7 @@ class DensityTracker:
         st = self._bid
         members = st.members
         owners = st.owner
+        candidates = st.candidates
         for side, price, old, new in changes:
             if side is not current:
                 # The book lists one side's changes, then the other's.
@@ -505,21 +506,20 @@ class DensityTracker:
                 st = self._bid if side is _BID else self._ask
                 members = st.members
                 owners = st.owner
+                candidates = st.candidates
             if new * price >= member_notional:
                 members[price] = new
                 owner = owners.get(price)
                 if owner is None:
                     if old * price < member_notional:
-                        st.candidates.append(price)
+                        candidates.append(price)
                         if clusters:
                             # A new wall level: the runs it joins may stop fitting.
                             st.widened.append(price)
-                    elif new > old:
-                        st.candidates.append(price)
-                    elif price in st.far:
+                    elif new > old or price in st.far:
                         # A level that shrank fails as it did, but a run that failed only on
                         # distance has its weighted price moved.
-                        st.candidates.append(price)
+                        candidates.append(price)
                     continue
                 if old * price >= member_notional:
                     if owner.density.levels == 1 and not owner.dirty:
@@ -545,7 +545,7 @@ class DensityTracker:
                         if price - near < reach and near in members:
                             holder = owners.get(near)
                             if holder is None:
-                                st.candidates.append(near)
+                                candidates.append(near)
                             else:
                                 holder.regrow = True
                                 self._mark(holder)
@@ -557,7 +557,7 @@ class DensityTracker:
                         if near - price < reach and near in members:
                             holder = owners.get(near)
                             if holder is None:
-                                st.candidates.append(near)
+                                candidates.append(near)
                             else:
                                 holder.regrow = True
                                 self._mark(holder)
@@ -805,7 +805,6 @@ class DensityTracker:
 
     def _judge_prices(self, st: _Side, prices: list[float], mid: float, ts: int) -> None:
         seen: set[float] | None = None
-        widened = set(st.widened) if st.widened else None
         members = st.members
         owner = st.owner
         watch = st.relative_watch
@@ -834,8 +833,8 @@ class DensityTracker:
                     low, high, fits = self._run_at(st, i)
                     if not fits:
                         st.loose.add(price)
-                        if widened is not None and price in widened:
-                            self._break_pieces(st, i, widened)
+                        if price in st.widened:
+                            self._break_pieces(st, i, set(st.widened))
                     if fits:
                         run = ladder[low:high + 1]
                         if seen is None:
