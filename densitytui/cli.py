@@ -1,7 +1,8 @@
 """The `densitytui` command: runs the app by default; sub-commands live in `densitytui.commands`.
 
-Each sub-command module exposes `register(subparsers)`, which adds its parser and sets
-`func` to a callable taking the parsed arguments and returning the exit status.
+Each sub-command module exposes `register(subparsers, parents)`, which adds its parser and sets
+`func` to a callable taking the parsed arguments and returning the exit status. `parents` carry
+the shared options that command uses, and no others (`OPTIONS`), so `--help` shows what works.
 """
 
 from __future__ import annotations
@@ -26,21 +27,47 @@ from densitytui.commands import (
 from densitytui.config import Venue
 from densitytui.model import TradingMode
 
-COMMANDS = (check_config, db, scan, sim, bench, record, backtest, replay)
 VENUES = get_args(Venue)
+SHARED = ("config", "venue", "mode", "seed", "db")
+# The shared options each sub-command reads (the bare command and `run` take them all).
+OPTIONS = {
+    check_config: ("config",),
+    db: ("config", "db"),
+    scan: ("config",),
+    sim: ("config", "seed"),
+    bench: ("config", "seed"),
+    record: ("config", "venue"),
+    backtest: ("config",),
+    replay: ("config", "db"),
+}
 
 
-def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """Options that apply to every command; on sub-commands they do not reset what came before."""
+def _add_shared(parser: argparse.ArgumentParser, names: Sequence[str], *, suppress: bool) -> None:
+    """Shared options; on sub-commands they do not reset what was given before the command."""
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--config", metavar="PATH", default=default, help="config file to use")
-    parser.add_argument("--venue", choices=VENUES, default=default, help="where data and orders go")
-    parser.add_argument(
-        "--mode", choices=[m.value for m in TradingMode], default=default,
-        help="manual, semi (one key per signal, the default) or auto",
-    )
-    parser.add_argument("--seed", type=int, default=default, help="seed of the simulated market")
-    parser.add_argument("--db", metavar="PATH", default=default, help="SQLite database file")
+    if "config" in names:
+        parser.add_argument("--config", metavar="PATH", default=default, help="config file to use")
+    if "venue" in names:
+        parser.add_argument(
+            "--venue", choices=VENUES, default=default, help="where data and orders go",
+        )
+    if "mode" in names:
+        parser.add_argument(
+            "--mode", choices=[m.value for m in TradingMode], default=default,
+            help="manual, semi (one key per signal, the default) or auto",
+        )
+    if "seed" in names:
+        parser.add_argument(
+            "--seed", type=int, default=default, help="seed of the simulated market",
+        )
+    if "db" in names:
+        parser.add_argument("--db", metavar="PATH", default=default, help="SQLite database file")
+
+
+def _parent(names: Sequence[str]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_shared(parent, names, suppress=True)
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,14 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, runs the app (default venue: the built-in simulated market).",
     )
     parser.add_argument("--version", action="version", version=f"densitytui {__version__}")
-    _add_common(parser, suppress=False)
+    _add_shared(parser, SHARED, suppress=False)
     run_app.add_live_flag(parser, suppress=False)
-    common = argparse.ArgumentParser(add_help=False)
-    _add_common(common, suppress=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run_app.register(subparsers, [common])
-    for command in COMMANDS:
-        command.register(subparsers, [common])
+    run_app.register(subparsers, [_parent(SHARED)])
+    for command, names in OPTIONS.items():
+        command.register(subparsers, [_parent(names)])
     parser.set_defaults(func=run_app.run)
     return parser
 
