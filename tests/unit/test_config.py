@@ -138,7 +138,7 @@ def test_every_strategy_section_can_be_overridden(section: str) -> None:
         ({"density": {"side_share_pct": 150}}, "density.side_share_pct = 150: Input should be less than or equal to 100"),
         ({"risk": {"max_positions": "ten"}}, "risk.max_positions = 'ten': Input should be a valid integer"),
         ({"density": {"min_notional": 1}}, "density.min_notional: unknown key; allowed here: auto_turnover_fraction,"),
-        ({"densty": {}}, "densty: unknown key; allowed here: app, bybit, density,"),
+        ({"densty": {}}, "densty: unknown key; allowed here: app, backtest, bybit, density,"),
         ({"storage": {"url": "mysql://x"}}, "storage.url = 'mysql://x': allowed: empty"),
         ({"tape": {"velocity_short_s": 20}}, "tape: velocity_short_s (20.0) must be shorter than velocity_long_s (15.0)"),
         ({"symbols": {"BTCUSDT": {"density": {"min_notional_usdt": 0}}}}, "symbols.BTCUSDT.density.min_notional_usdt = 0: Input should be greater than 0"),
