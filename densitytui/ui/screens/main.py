@@ -48,6 +48,7 @@ MINI_WIDTH = 30
 PANES_MIN_WIDTH = 100
 MINI_MIN_HEIGHT = 36
 MINI_EVERY = 3
+MOVERS_EVERY_MS = 1000
 LOG_REFRESH_S = 0.5
 PANES = ("movers", "signals", "positions", "events")
 NEXT_MODE = {
@@ -119,6 +120,8 @@ class MainScreen(Screen[None]):
         self.snapshot: EngineSnapshot | None = None
         self.active_pane = 0
         self._ladder_ticks = 0
+        self._movers_shown_ms = 0
+        self._movers_shown: list[str] = []
         self.stopped_reason = ""
         # The engine's clock (the market's virtual time on sim, wall time on Bybit) and when it
         # last moved: an engine whose clock stands still has stalled.
@@ -246,8 +249,9 @@ class MainScreen(Screen[None]):
         self.stopped_reason = reason
         self.query_one(StatusBar).show_no_engine(reason)
 
-    def poll(self) -> None:
-        """Read the engine's latest state and show what changed."""
+    def poll(self, full: bool = False) -> None:
+        """Read the engine's latest state and show what changed; `full` refreshes the movers
+        table too, which otherwise follows once per second of market time."""
         engine = self.engine
         status = self.query_one(StatusBar)
         if engine is None or self.stopped_reason:
@@ -268,7 +272,16 @@ class MainScreen(Screen[None]):
             return
         self.snapshot = snapshot
         now_ms = snapshot.status.now_ms
-        self.query_one(MoversTable).show(snapshot.movers)
+        symbols = [row.symbol for row in snapshot.movers]
+        if (
+            full
+            or now_ms - self._movers_shown_ms >= MOVERS_EVERY_MS
+            or symbols != self._movers_shown
+        ):
+            # The movers table repaints whole on any change: once a second of market is enough.
+            self._movers_shown_ms = now_ms
+            self._movers_shown = symbols
+            self.query_one(MoversTable).show(snapshot.movers)
         self.query_one(SignalsTable).show(snapshot.signals, now_ms)
         self.query_one(PositionsTable).show(snapshot.positions, snapshot.breakeven, now_ms)
         if self.symbol is None and snapshot.movers:

@@ -83,7 +83,7 @@ async def play(pilot: Pilot, app: DensityApp, clock: HeldClock, seconds: float) 
     """Play `seconds` of market, let the engine's tasks finish, and show the result."""
     await clock.advance(seconds)
     await pilot.pause(0.05)
-    app.main_screen.poll()
+    app.main_screen.poll(full=True)
     await pilot.pause()
 
 
