@@ -1,7 +1,7 @@
 """`densitytui` / `densitytui run`: the Textual app trading on the configured venue.
 
-A venue that cannot run (no keys, `live` without its flag or its typed word, `replay`, which the
-engine does not run on) is refused here with one line and exit status 2, before anything is
+A venue that cannot run (no keys, `live` without its flag or its typed word, `replay`, which has
+its own command) is refused here with one line and exit status 2, before anything is
 drawn. The engine is built once the app has opened the database, and runs in the app's worker.
 With `--headless` the engine runs alone, printing one line per event (`commands/headless.py`).
 """
@@ -63,7 +63,7 @@ def start_problem(config: Config, *, live_flag: bool) -> str | None:
     from densitytui.venues.factory import venue_problem
 
     if config.app.venue == "replay":
-        return "venue replay: the app does not run on recordings; `densitytui scan FILE` reads them"
+        return "venue replay plays recordings: use `densitytui replay FILE...`"
     return venue_problem(config, live_flag=live_flag)
 
 

@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from densitytui import __version__
 from densitytui.config import Config, KeysSection
 from densitytui.engine.state import EngineControl
 from densitytui.storage import Store, StoreError, open_store
@@ -81,7 +80,6 @@ class DensityApp(App[None]):
         for theme in user_loaded:
             self.register_theme(theme)
         self.theme = load_theme(config.app.theme).name
-        self.sub_title = f"venue {config.app.venue} · mode {config.app.mode.value} · v{__version__}"
         self.main_screen = MainScreen(config)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:

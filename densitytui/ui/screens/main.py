@@ -254,6 +254,7 @@ class MainScreen(Screen[None]):
         table too, which otherwise follows once per second of market time."""
         engine = self.engine
         status = self.query_one(StatusBar)
+        status.show_title(self.app.sub_title)
         if engine is None or self.stopped_reason:
             status.show_no_engine(self.stopped_reason or "engine starting")
             return

@@ -72,6 +72,7 @@ class StatusBar(Horizontal):
     StatusBar > .-warn { color: $warning; }
     StatusBar > .-bad { background: $error; color: $text; text-style: bold; }
     StatusBar > #status-signals.-pending { background: $accent; color: $background; }
+    StatusBar > #status-title { color: $accent; }
     StatusBar > #status-account { width: 1fr; content-align: right middle; }
     """
 
@@ -85,6 +86,7 @@ class StatusBar(Horizontal):
         yield Label("", id="status-mode")
         yield Label("engine starting", id="status-feed", classes="-warn")
         yield Label("", id="status-signals")
+        yield Label("", id="status-title")
         yield Label("", id="status-account")
         yield Label("", id="status-clock")
 
@@ -119,6 +121,12 @@ class StatusBar(Horizontal):
         else:
             self._set("account", account)
         self._set("clock", clock_text(status.now_ms))
+
+    def show_title(self, title: str) -> None:
+        """What the app adds about itself (a replay's speed and recorded time); nothing, and
+        no room taken, when it has nothing to add."""
+        self._set("title", title)
+        self.query_one("#status-title", Label).display = bool(title)
 
     def show_no_engine(self, reason: str) -> None:
         self._set("feed", reason, "-bad")

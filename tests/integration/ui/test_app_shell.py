@@ -17,8 +17,6 @@ from densitytui.ui.widgets.pane import Pane
 async def test_shows_venue_and_the_four_panes() -> None:
     app = DensityApp(parse_config({"app": {"venue": "paper", "mode": "auto"}}))
     async with app.run_test(size=(140, 36)):
-        assert "venue paper" in app.sub_title
-        assert "mode auto" in app.sub_title
         assert str(app.screen.query_one("#status-venue", Label).content) == "PAPER"
         titles = [pane.border_title for pane in app.screen.query(Pane)]
         assert titles == ["Movers", "Signals", "Positions", "Events"]
@@ -53,6 +51,16 @@ async def test_quitting_while_the_database_opens_leaves_no_connection(tmp_path) 
         await pilot.press("q")
     assert app.store is None
     assert not [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+async def test_the_app_title_shows_in_the_status_bar() -> None:
+    app = DensityApp(Config())
+    async with app.run_test() as pilot:
+        app.sub_title = "REPLAY x10 · paused"
+        app.main_screen.poll()
+        await pilot.pause()
+        title = app.main_screen.query_one("#status-title", Label)
+        assert str(title.content) == "REPLAY x10 · paused"
 
 
 async def test_q_quits() -> None:
