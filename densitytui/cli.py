@@ -38,7 +38,7 @@ OPTIONS = {
     bench: ("config", "seed"),
     record: ("config", "venue"),
     backtest: ("config",),
-    replay: ("config", "db"),
+    replay: ("config", "mode", "db"),
 }
 
 
