@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from densitytui.backtest.market import ReplayMarket
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
+from densitytui.market.engine import MarketEngine
 from densitytui.model import AppEvent, Instrument, TradingMode
 from densitytui.storage import Store, open_store
 from densitytui.venues.base import Venue
@@ -121,7 +121,7 @@ async def replay_engine(
     """The trading engine on a replay of `files` (lockstep, recorded time) with a paper account
     that fills against the replay's look-ahead book; not started."""
     settings = config.backtest
-    market = ReplayMarket(config, changes)
+    market = MarketEngine(config, changes)
     replay = ReplayMarketData(
         files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
         instruments=instruments, discovery_ms=round(settings.discovery_s * 1000),

@@ -90,7 +90,7 @@ class EngineStats:
 class SymbolMarket:
     """Everything the engine keeps for one symbol."""
 
-    __slots__ = ("book", "densities", "strategy", "tape")
+    __slots__ = ("book", "densities", "strategy", "tape", "trend_cache")
 
     def __init__(
         self,
@@ -106,6 +106,8 @@ class SymbolMarket:
         rules = DensityRules.from_config(strategy.density, strategy.signals)
         self.densities = DensityTracker(self.book, rules, events, tick, turnover_24h)
         self.tape = Tape(strategy.tape)
+        # The last trend judged and the book state and 24 h change it was judged on.
+        self.trend_cache: tuple[tuple[int, int, bool, float], Trend] | None = None
 
 
 class MarketEngine:
@@ -296,12 +298,24 @@ class MarketEngine:
         return ticker.change_24h_pct if ticker else None
 
     def trend(self, symbol: str, change_24h: float | None = None) -> Trend:
-        """DESIGN §3 trend; FLAT without a book or without any 24 h change."""
+        """DESIGN §3 trend; FLAT without a book or without any 24 h change.
+
+        The book's pressure only changes with book messages, and callers ask on every trade: the
+        answer is kept until the book's state (`last_u`, `ts`, validity) or the change moves."""
         market = self._markets.get(symbol)
         if market is None:
             return Trend.FLAT
         change = change_24h if change_24h is not None else self.change_24h(symbol)
-        return trend_of(market.book, change, market.strategy.trend)
+        if change is None:
+            return Trend.FLAT
+        book = market.book
+        key = (book.last_u, book.ts, book.valid, change)
+        cached = market.trend_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        trend = trend_of(book, change, market.strategy.trend)
+        market.trend_cache = (key, trend)
+        return trend
 
     @property
     def resync_requests(self) -> list[str]:
