@@ -29,7 +29,7 @@ more than applying it.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from enum import IntEnum
 
 from densitytui.market.decode import BookMessage, Level, PriceSize, parse_levels, text_decimals
@@ -115,14 +115,8 @@ class BookLadder:
     def volume_between(self, low: float, high: float) -> float:
         """Total size resting at prices in [low, high]."""
         prices = self.prices
-        size = self._size
-        i = bisect_left(prices, low)
-        total = 0.0
-        n = len(prices)
-        while i < n and prices[i] <= high:
-            total += size[prices[i]]
-            i += 1
-        return total
+        inside = prices[bisect_left(prices, low) : bisect_right(prices, high)]
+        return sum(map(self._size.__getitem__, inside), 0.0)
 
     def clear(self) -> None:
         self.prices = []
