@@ -603,12 +603,12 @@ class TradingEngine:
             self.handled.add(signal.id)
             checks = tuple(CheckOutcome(r.name, r.passed, r.detail) for r in results)
             checks += (CheckOutcome("sizing", qty > 0, sizing),)
-            refused = failed(results) or ([] if qty > 0 else [sizing])
+            refused = [f"{r.name} ({r.detail})" for r in failed(results)]
+            if qty <= 0 and not refused:
+                refused.append(f"sizing ({sizing})")
             if refused:
                 await self._decide(signal, "refused", qty, checks)
-                names = ", ".join(
-                    f"{r.name} ({r.detail})" if not isinstance(r, str) else r for r in refused
-                )
+                names = ", ".join(refused)
                 self._emit("refused", f"{symbol} {signal.kind.value} refused: {names}", symbol)
                 return
             if not await self._ensure_leverage(symbol):
@@ -825,8 +825,13 @@ class TradingEngine:
         )
 
     async def _record_stop(self, trade: OpenTrade, stop: float, note: str) -> None:
+        """The stop is on the exchange already: a store that fails to record it stops entries,
+        not the protection."""
         trade.position.stop_loss = stop
-        await self.journal.set_stop_loss(trade.position_id, stop, self.clock_ms(), note)
+        try:
+            await self.journal.set_stop_loss(trade.position_id, stop, self.clock_ms(), note)
+        except JournalError as exc:
+            self._store_failed(exc)
 
     # ---- the private stream ---------------------------------------------------------------------
 
