@@ -30,6 +30,7 @@ import orjson
 
 from densitytui.commands.bench_backtest import register_backtest
 from densitytui.commands.bench_engine import register_engine
+from densitytui.commands.bench_ui import register_ui
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
 from densitytui.market.decode import KIND_BOOK, KIND_TRADE, DecodeError, decode_frame
@@ -84,6 +85,7 @@ def register(
     market.set_defaults(func=run_market)
     register_engine(targets, parents)
     register_backtest(targets, parents)
+    register_ui(targets, parents)
 
 
 def _best_seconds(work: Callable[[], object], best: float) -> float:

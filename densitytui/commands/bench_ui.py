@@ -1,0 +1,240 @@
+"""`densitytui bench ui`: the real app on the simulated market, rendering, under load.
+
+The app (the real trading engine in auto mode on the simulated market, a fixed seed, a
+temporary SQLite file) runs headless at 160x48 through Textual's `run_test`, with the market
+sped up to deliver about 2,000 book messages/s in total. The speed is set from the book-message
+rate of the same seed and symbols at real time, counted offline first; the rate delivered is
+measured from the engine's own message counters over the measured window and printed. The
+simulated market has 12 symbols, not the 40 of the issue's target, so each symbol carries more
+messages. Measured over the window: CPU share of this process (CPU time / wall time), the
+overshoot of a probe coroutine sleeping 10 ms (event-loop lag), and the engine's signal-to-order
+time in auto mode while the screen renders (the fsynced journal write excluded, shown beside).
+Headless, Textual composes every frame but writes nothing to a terminal, so bytes/s to the
+terminal are not measured, and the CPU share leaves out encoding frames for a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from densitytui.commands.settings import config_or_exit
+from densitytui.config import Config
+
+if TYPE_CHECKING:
+    from densitytui.engine.engine import TradingEngine
+    from densitytui.storage import Store
+
+SIZE = (160, 48)
+TARGET_BOOK_MSGS_PER_S = 2_000.0
+ISSUE_SYMBOLS = 40
+SEED = 1
+# Market time counted offline to find the simulated market's book-message rate at real time.
+CALIBRATION_S = 30
+PROBE_SLEEP_S = 0.010
+# Wall time allowed for the engine to start before the window opens; only bounds a failure.
+START_TIMEOUT_S = 60.0
+TARGET_CPU_PCT = 35.0
+TARGET_LAG_P99_MS = 10.0
+TARGET_ORDER_P99_MS = 20.0
+TARGET_BYTES_PER_S = 100_000.0
+NOT_MEASURED = "not measured (headless)"
+
+
+def register_ui(
+    targets: argparse._SubParsersAction, parents: list[argparse.ArgumentParser],
+) -> None:
+    parser = targets.add_parser(
+        "ui", parents=parents,
+        help="CPU, event-loop lag and signal-to-order latency of the app rendering under load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--duration", type=float, default=30.0, metavar="S",
+        help="wall seconds measured once the engine runs (default 30)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run_ui_bench)
+
+
+def run_ui_bench(args: argparse.Namespace) -> int:
+    from densitytui.logging import close_logging, configure_logging
+
+    if args.duration <= 0:
+        print("densitytui bench: --duration must be positive", file=sys.stderr)
+        return 2
+    config = config_or_exit(args)
+    configure_logging(config)
+    try:
+        with tempfile.TemporaryDirectory(prefix="densitytui-bench-ui-") as folder:
+            result = asyncio.run(_bench(config, Path(folder) / "app.db", args.duration))
+    finally:
+        close_logging()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print(result)
+    return 0
+
+
+def book_rate_at_real_time(config: Config, seed: int) -> tuple[float, int]:
+    """Book messages per second of market time of the simulated market (its symbols, `seed`),
+    and how many symbols it has."""
+    from densitytui.market.decode import KIND_BOOK, DecodeError, decode_frame
+    from densitytui.venues.sim import SimMarket
+
+    market = SimMarket(seed, list(config.sim.symbols) or None)
+    market.subscribe(market.symbols)
+    books = 0
+    for frame in market.run(CALIBRATION_S * 1000):
+        try:
+            books += decode_frame(frame).kind == KIND_BOOK
+        except DecodeError:
+            continue
+    return books / CALIBRATION_S, len(market.symbols)
+
+
+def _bench_config(config: Config, db: Path, speed: float) -> Config:
+    return Config.model_validate({
+        **config.model_dump(mode="json"),
+        "app": {**config.app.model_dump(mode="json"), "venue": "sim", "mode": "auto",
+                "seed": SEED},
+        "storage": {"url": f"sqlite:///{db}"},
+        "sim": {**config.sim.model_dump(mode="json"), "speed": speed},
+    })
+
+
+async def _bench(config: Config, db: Path, duration_s: float) -> dict[str, Any]:
+    from densitytui.engine.runner import open_engine
+    from densitytui.market.decode import KIND_BOOK
+    from densitytui.ui.app import DensityApp
+
+    base_rate, symbols = book_rate_at_real_time(config, SEED)
+    speed = TARGET_BOOK_MSGS_PER_S / base_rate
+    bench_config = _bench_config(config, db, speed)
+    engines: list[TradingEngine] = []
+
+    async def factory(store: Store) -> TradingEngine:
+        engine = await open_engine(bench_config, store)
+        engines.append(engine)
+        return engine
+
+    app = DensityApp(bench_config, engine_factory=factory)
+    lags: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        started = time.monotonic()
+        while not engines or engines[0].market.stats.messages[KIND_BOOK] == 0:
+            if time.monotonic() - started > START_TIMEOUT_S:
+                raise RuntimeError(f"the engine delivered no book message in {START_TIMEOUT_S} s")
+            await pilot.pause(0.05)
+        engine = engines[0]
+        stats = engine.market.stats
+        latency = engine.executor.latency.samples
+        orders_before = len(latency.get("auto", []))
+        books_before = stats.messages[KIND_BOOK]
+        messages_before = stats.total_messages
+        probe = asyncio.get_running_loop().create_task(_probe(lags))
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        await asyncio.sleep(duration_s)
+        cpu_s, wall_s = time.process_time() - cpu_start, time.perf_counter() - wall_start
+        probe.cancel()
+        books = stats.messages[KIND_BOOK] - books_before
+        messages = stats.total_messages - messages_before
+        samples = latency.get("auto", [])[orders_before:]
+    engine_only = sorted((whole - journal) / 1000 for whole, journal in samples)
+    whole = sorted(whole / 1000 for whole, _ in samples)
+    lags.sort()
+    return {
+        "bench": "ui",
+        "size": f"{SIZE[0]}x{SIZE[1]}",
+        "driver": "textual run_test (headless)",
+        "duration_s": wall_s,
+        "seed": SEED,
+        "symbols": symbols,
+        "issue_symbols": ISSUE_SYMBOLS,
+        "sim_speed": speed,
+        "book_msgs_per_s_at_real_time": base_rate,
+        "target_book_msgs_per_s": TARGET_BOOK_MSGS_PER_S,
+        "book_msgs_per_s": books / wall_s,
+        "msgs_per_s": messages / wall_s,
+        "cpu_pct": cpu_s / wall_s * 100,
+        "loop_lag_samples": len(lags),
+        "loop_lag_p50_ms": _percentile(lags, 0.50),
+        "loop_lag_p99_ms": _percentile(lags, 0.99),
+        "loop_lag_max_ms": lags[-1] if lags else 0.0,
+        "orders": len(samples),
+        "order_p50_ms": _percentile(engine_only, 0.50),
+        "order_p99_ms": _percentile(engine_only, 0.99),
+        "order_with_journal_p99_ms": _percentile(whole, 0.99),
+        "bytes_per_s": None,
+        "bytes_per_s_note": NOT_MEASURED,
+        "load_avg_1m": os.getloadavg()[0],
+        "targets": {
+            "cpu_pct": TARGET_CPU_PCT, "loop_lag_p99_ms": TARGET_LAG_P99_MS,
+            "order_p99_ms": TARGET_ORDER_P99_MS, "bytes_per_s": TARGET_BYTES_PER_S,
+        },
+    }
+
+
+async def _probe(lags: list[float]) -> None:
+    """Sleep 10 ms over and over; how late each wake-up comes is the event loop's lag, in ms."""
+    clock = time.perf_counter
+    while True:
+        start = clock()
+        await asyncio.sleep(PROBE_SLEEP_S)
+        lags.append(max(0.0, clock() - start - PROBE_SLEEP_S) * 1000)
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    if not sorted_values:
+        return 0.0
+    rank = max(1, round(share * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _verdict(value: float, target: float) -> str:
+    return "met" if value <= target else "MISSED"
+
+
+def _print(result: dict[str, Any]) -> None:
+    targets = result["targets"]
+    print(
+        f"bench ui: the app at {result['size']}, {result['driver']}, auto mode on the simulated "
+        f"market (seed {result['seed']}), {result['duration_s']:.1f} s measured, load average "
+        f"{result['load_avg_1m']:.2f}",
+    )
+    print(
+        f"  load: {result['book_msgs_per_s']:,.0f} book msg/s delivered "
+        f"({result['msgs_per_s']:,.0f} msg/s of every kind; target "
+        f"{result['target_book_msgs_per_s']:,.0f}) over {result['symbols']} symbols: the "
+        f"simulated market has {result['symbols']}, not the issue's {result['issue_symbols']} "
+        f"(speed x{result['sim_speed']:.2f})",
+    )
+    orders = result["orders"]
+    order_note = f"{orders} orders; p50 {result['order_p50_ms']:.2f} ms; with the fsynced " \
+        f"journal p99 {result['order_with_journal_p99_ms']:.2f} ms"
+    rows = [
+        ("CPU, % of one core", f"{result['cpu_pct']:.1f} %", f"<= {TARGET_CPU_PCT:.0f} %",
+         _verdict(result["cpu_pct"], targets["cpu_pct"]),
+         "frames composed, not encoded for a terminal"),
+        ("event-loop lag p99", f"{result['loop_lag_p99_ms']:.2f} ms",
+         f"<= {TARGET_LAG_P99_MS:.0f} ms",
+         _verdict(result["loop_lag_p99_ms"], targets["loop_lag_p99_ms"]),
+         f"{result['loop_lag_samples']} probes; max {result['loop_lag_max_ms']:.1f} ms"),
+        ("signal-to-order p99", f"{result['order_p99_ms']:.2f} ms" if orders else "no orders",
+         f"<= {TARGET_ORDER_P99_MS:.0f} ms",
+         _verdict(result["order_p99_ms"], targets["order_p99_ms"]) if orders else "unknown",
+         order_note),
+        ("to the terminal", NOT_MEASURED, f"<= {TARGET_BYTES_PER_S / 1000:.0f} KB/s",
+         "unknown", "no terminal under run_test"),
+    ]
+    for name, value, target, verdict, note in rows:
+        print(f"  {name:<20} {value:>24}  {target:>12}  {verdict:<7}  {note}")
