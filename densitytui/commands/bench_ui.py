@@ -56,6 +56,10 @@ CHILD_GRACE_S = 30.0
 READ_BYTES = 65_536
 
 
+class BenchUiError(Exception):
+    """The app could not be measured; the message is the one line to print."""
+
+
 def register_ui(
     targets: argparse._SubParsersAction, parents: list[argparse.ArgumentParser],
 ) -> None:
@@ -97,6 +101,9 @@ def run_ui_bench(args: argparse.Namespace) -> int:
                 figures.update(bytes_per_s=None, bytes_per_s_note=NOT_MEASURED)
             else:
                 figures = _measure_pty(bench_config, args.duration, folder)
+    except BenchUiError as exc:
+        print(f"densitytui bench: {exc}", file=sys.stderr)
+        return 1
     finally:
         close_logging()
     result = {
@@ -180,7 +187,9 @@ def _measure_pty(config: Config, duration_s: float, folder: Path) -> dict[str, A
         os.close(terminal)
         _, status = os.waitpid(pid, 0)
     if not figures_path.is_file():
-        raise RuntimeError(f"the app on the pseudo-terminal left no figures (exit status {status})")
+        error = figures_path.with_suffix(".error")
+        reason = error.read_text() if error.is_file() else f"exit status {status}"
+        raise BenchUiError(f"the app on the pseudo-terminal left no figures: {reason}")
     figures: dict[str, Any] = json.loads(figures_path.read_text())
     window = figures.pop("window")
     written = sum(size for at, size in chunks if window[0] < at <= window[1])
@@ -201,6 +210,8 @@ def _child(config: Config, duration_s: float, figures_path: Path) -> None:
         figures = asyncio.run(_bench(config, duration_s, terminal=True))
         figures_path.write_text(json.dumps(figures))
         code = 0
+    except BaseException as exc:  # the terminal is the parent's: the reason goes in a file
+        figures_path.with_suffix(".error").write_text(f"{type(exc).__name__}: {exc}")
     finally:
         close_logging()
         os._exit(code)
@@ -239,9 +250,9 @@ async def _measure(
     started = time.monotonic()
     while not engines or engines[0].market.stats.messages[KIND_BOOK] == 0:
         if app is not None and app.done():
-            raise RuntimeError("the app ended before its engine delivered a book message")
+            raise BenchUiError("the app ended before its engine delivered a book message")
         if time.monotonic() - started > START_TIMEOUT_S:
-            raise RuntimeError(f"the engine delivered no book message in {START_TIMEOUT_S} s")
+            raise BenchUiError(f"the engine delivered no book message in {START_TIMEOUT_S} s")
         await asyncio.sleep(0.05)
     engine = engines[0]
     stats = engine.market.stats
