@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from densitytui.commands.scan import _change
+from densitytui.commands.scan import change_24h_arg
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config, ConfigError
 from densitytui.market.decode import DecodeError, decode_instruments
@@ -51,7 +51,7 @@ def register(
         "values (=20,30,40) make a sweep over every combination, run in parallel",
     )
     parser.add_argument(
-        "--change-24h", action="append", default=[], type=_change, metavar="SYMBOL=PCT",
+        "--change-24h", action="append", default=[], type=change_24h_arg, metavar="SYMBOL=PCT",
         help="the 24 h change of SYMBOL in %% (e.g. BTCUSDT=+8.1) for recordings without "
         "tickers; repeatable",
     )

@@ -31,6 +31,7 @@ import orjson
 from densitytui.commands.bench_backtest import register_backtest
 from densitytui.commands.bench_engine import register_engine
 from densitytui.commands.bench_ui import register_ui
+from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
 from densitytui.market.decode import KIND_BOOK, KIND_TRADE, DecodeError, decode_frame
@@ -102,13 +103,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _percentile(sorted_values: list[float], share: float) -> float:
-    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, round(share * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
 
 def frame_kinds(frames: list[bytes]) -> list[str]:
     """Each frame's kind as the decoder sees it ("invalid" kinds for malformed ones)."""
@@ -138,8 +132,8 @@ def measure_latency(frames: list[bytes], kinds: list[str], config: Config) -> di
     figures = {}
     for name, values in spent.items():
         values.sort()
-        figures[f"{name}_us_p50"] = _percentile(values, 0.50)
-        figures[f"{name}_us_p99"] = _percentile(values, 0.99)
+        figures[f"{name}_us_p50"] = percentile(values, 0.50)
+        figures[f"{name}_us_p99"] = percentile(values, 0.99)
     return figures
 
 

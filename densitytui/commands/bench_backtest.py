@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from densitytui.commands.scan import _change
+from densitytui.commands.scan import change_24h_arg
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config, ConfigError
 from densitytui.paths import PACKAGE_DIR
@@ -52,7 +52,7 @@ def register_backtest(
         help=f"recording to replay (default: {DEFAULT_DATA})",
     )
     parser.add_argument(
-        "--change-24h", action="append", default=None, type=_change, metavar="SYMBOL=PCT",
+        "--change-24h", action="append", default=None, type=change_24h_arg, metavar="SYMBOL=PCT",
         help="24 h change per symbol (default BTCUSDT=-8.1); repeatable",
     )
     parser.add_argument(

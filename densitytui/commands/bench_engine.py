@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
 
 if TYPE_CHECKING:
     from densitytui.engine.engine import TradingEngine
     from densitytui.storage import Store
+    from densitytui.venues.base import Exchange
     from densitytui.venues.paper import PaperBroker
 
 T0 = 1_700_000_000_000
@@ -91,28 +93,22 @@ def _sim_config(config: Config, db: Path, mode: str) -> Config:
 
 
 async def _engine(
-    config: Config, wrap: float | None = None,
+    config: Config, delay_s: float | None = None,
 ) -> tuple[TradingEngine, Store, PaperBroker]:
-    from densitytui.engine.engine import TradingEngine
-    from densitytui.market.engine import MarketEngine
+    """The engine on the simulated market; its paper account behind `delay_s` per request."""
+    from densitytui.engine.runner import sim_engine
     from densitytui.storage import open_store
-    from densitytui.venues.base import Exchange, Venue
-    from densitytui.venues.factory import sim_venue
     from densitytui.venues.latency import LatencyExchange
-    from densitytui.venues.paper import PaperBroker
 
     store = await open_store(config.storage)
-    market = MarketEngine(config)
-    venue = sim_venue(config, market.book, start_ms=T0)
-    broker = venue.exchange
-    assert isinstance(broker, PaperBroker)
-    exchange: Exchange = broker if wrap is None else LatencyExchange(broker, wrap)
-    engine = TradingEngine(
-        config, Venue("sim", venue.market, exchange), store,
-        clock_ms=venue.market.now_ms,  # type: ignore[attr-defined]
-        market=market, lockstep=True,
-    )
-    return engine, store, broker
+    brokers: list[PaperBroker] = []
+
+    def account(broker: PaperBroker) -> Exchange:
+        brokers.append(broker)
+        return broker if delay_s is None else LatencyExchange(broker, delay_s)
+
+    engine = sim_engine(config, store, start_ms=T0, account=account)
+    return engine, store, brokers[0]
 
 
 async def _close(engine: TradingEngine, store: Store) -> None:
@@ -149,14 +145,14 @@ async def _latency_run(config: Config, db: Path, mode: str, duration_s: float) -
     after_close = sorted(whole for whole, _ in latency.get("auto_after_close", []))
     return {
         "after_close_orders": len(after_close),
-        "after_close_p50_us": _percentile(after_close, 0.50),
+        "after_close_p50_us": percentile(after_close, 0.50),
         "orders": len(samples),
-        "p50_us": _percentile(engine_only, 0.50),
-        "p99_us": _percentile(engine_only, 0.99),
+        "p50_us": percentile(engine_only, 0.50),
+        "p99_us": percentile(engine_only, 0.99),
         "max_us": engine_only[-1] if engine_only else 0.0,
-        "with_journal_p50_us": _percentile(total, 0.50),
-        "with_journal_p99_us": _percentile(total, 0.99),
-        "journal_p50_us": _percentile(journal, 0.50),
+        "with_journal_p50_us": percentile(total, 0.50),
+        "with_journal_p99_us": percentile(total, 0.99),
+        "journal_p50_us": percentile(journal, 0.50),
         "simulated_s": duration_s,
     }
 
@@ -202,12 +198,6 @@ async def _open_positions(engine: TradingEngine, broker: PaperBroker) -> int:
         print(f"densitytui: only {opened} positions could be opened", file=sys.stderr)
     return opened
 
-
-def _percentile(sorted_values: list[float], share: float) -> float:
-    if not sorted_values:
-        return 0.0
-    rank = max(1, round(share * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def _print(result: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
 
@@ -281,13 +282,13 @@ async def _measure(
         "msgs_per_s": messages / wall_s,
         "cpu_pct": cpu_s / wall_s * 100,
         "loop_lag_samples": len(lags),
-        "loop_lag_p50_ms": _percentile(lags, 0.50),
-        "loop_lag_p99_ms": _percentile(lags, 0.99),
+        "loop_lag_p50_ms": percentile(lags, 0.50),
+        "loop_lag_p99_ms": percentile(lags, 0.99),
         "loop_lag_max_ms": lags[-1] if lags else 0.0,
         "orders": len(samples),
-        "order_p50_ms": _percentile(engine_only, 0.50),
-        "order_p99_ms": _percentile(engine_only, 0.99),
-        "order_with_journal_p99_ms": _percentile(whole, 0.99),
+        "order_p50_ms": percentile(engine_only, 0.50),
+        "order_p99_ms": percentile(engine_only, 0.99),
+        "order_with_journal_p99_ms": percentile(whole, 0.99),
     }
 
 
@@ -299,12 +300,6 @@ async def _probe(lags: list[float]) -> None:
         await asyncio.sleep(PROBE_SLEEP_S)
         lags.append(max(0.0, clock() - start - PROBE_SLEEP_S) * 1000)
 
-
-def _percentile(sorted_values: list[float], share: float) -> float:
-    if not sorted_values:
-        return 0.0
-    rank = max(1, round(share * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def _verdict(value: float, target: float) -> str:

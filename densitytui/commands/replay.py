@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from densitytui.commands.scan import _change
+from densitytui.commands.scan import change_24h_arg
 from densitytui.commands.settings import config_or_exit
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def register(
         help=f"times recorded time ({MIN_SPEED:g} to {MAX_SPEED:g}, default 10)",
     )
     parser.add_argument(
-        "--change-24h", action="append", default=[], type=_change, metavar="SYMBOL=PCT",
+        "--change-24h", action="append", default=[], type=change_24h_arg, metavar="SYMBOL=PCT",
         help="the 24 h change of SYMBOL in %% (e.g. BTCUSDT=+8.1); repeatable",
     )
     parser.add_argument(

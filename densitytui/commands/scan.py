@@ -94,7 +94,7 @@ def register(
         "levels a side, strings exactly as received",
     )
     parser.add_argument(
-        "--change-24h", action="append", default=[], type=_change, metavar="SYMBOL=PCT",
+        "--change-24h", action="append", default=[], type=change_24h_arg, metavar="SYMBOL=PCT",
         help="the 24 h change of SYMBOL in %% (e.g. BTCUSDT=+8.1), for recordings without "
         "tickers, so the trend can be judged; repeatable",
     )
@@ -119,7 +119,7 @@ def _pair(text: str) -> tuple[str, Decimal]:
     return symbol.strip().upper(), number
 
 
-def _change(text: str) -> tuple[str, float]:
+def change_24h_arg(text: str) -> tuple[str, float]:
     symbol, number = _pair(text)
     return symbol, float(number)
 

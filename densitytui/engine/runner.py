@@ -3,15 +3,20 @@ account (the paper broker fills against the books the engine keeps)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
 from densitytui.market.engine import MarketEngine
-from densitytui.venues.base import Venue
+from densitytui.venues.base import Exchange, Venue
 from densitytui.venues.factory import BYBIT_VENUES, bybit_venue, sim_venue
+from densitytui.venues.paper import PaperBroker
+from densitytui.venues.sim import SimMarketData
+from densitytui.venues.sim.feed import Clock, Sleep
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -37,24 +42,43 @@ async def open_engine(
     config: Config, journal: Journal, options: EngineOptions = EngineOptions(),
 ) -> TradingEngine:
     """The engine on `config.app.venue`; `VenueNotBuilt` for a venue that has no engine path."""
-    market = MarketEngine(config)
     name = config.app.venue
-    venue: Venue
     if name == "sim":
         if options.speed is not None:
             config = config.model_copy(
                 update={"sim": config.sim.model_copy(update={"speed": options.speed})},
             )
-        venue = sim_venue(config, market.book, start_ms=options.start_ms)
-        clock = venue.market.now_ms  # type: ignore[attr-defined]
-    elif name in BYBIT_VENUES:
-        venue = await bybit_venue(config, market.book)
-        clock = wall_clock_ms
-    else:
+        return sim_engine(config, journal, start_ms=options.start_ms)
+    if name not in BYBIT_VENUES:
         raise VenueNotBuilt(
             f"venue {name}: the engine does not run on it yet; use `densitytui scan` to read "
             "recordings",
         )
+    market = MarketEngine(config)
+    venue = await bybit_venue(config, market.book)
+    return TradingEngine(config, venue, journal, clock_ms=wall_clock_ms, market=market)
+
+
+def sim_engine(
+    config: Config,
+    journal: Journal,
+    *,
+    start_ms: int | None = None,
+    account: Callable[[PaperBroker], Exchange] | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> TradingEngine:
+    """The engine on the simulated market in lockstep, on the market's virtual clock.
+
+    `account` wraps the paper account (a venue latency, a fault switch); `clock` and `sleep`
+    pace the market (tests hold time with their own)."""
+    market = MarketEngine(config)
+    venue = sim_venue(config, market.book, start_ms=start_ms, clock=clock, sleep=sleep)
+    data = venue.market
+    assert isinstance(data, SimMarketData)
+    if account is not None:
+        assert isinstance(venue.exchange, PaperBroker)
+        venue = Venue(venue.name, data, account(venue.exchange))
     return TradingEngine(
-        config, venue, journal, clock_ms=clock, market=market, lockstep=name == "sim",
+        config, venue, journal, clock_ms=data.now_ms, market=market, lockstep=True,
     )

@@ -109,6 +109,18 @@ def venue_problem(config: Config, *, live_flag: bool) -> str | None:
     return None
 
 
+def _rest_client(
+    bybit: BybitSection, url: str, credentials: Credentials | None, limiter: RateLimiter | None,
+) -> RestClient:
+    """A REST client of `url` tuned by `[bybit]` (signed when given credentials)."""
+    return RestClient(
+        url, credentials,
+        recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
+        threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
+        limiter=limiter,
+    )
+
+
 def bybit_market_data(
     config: Config,
     venue: str,
@@ -119,12 +131,7 @@ def bybit_market_data(
     """Public streams and market REST of a Bybit venue, tuned by `[bybit]`."""
     bybit = config.bybit
     endpoints = bybit_endpoints(bybit, venue)
-    rest = RestClient(
-        endpoints.rest, None,
-        recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
-        threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
-        limiter=limiter,
-    )
+    rest = _rest_client(bybit, endpoints.rest, None, limiter)
     return BybitMarketData(
         rest, endpoints.public_ws,
         depth=bybit.orderbook_depth,
@@ -148,12 +155,7 @@ def bybit_exchange(
     """The Bybit account of a keyed venue: signed REST and the private stream."""
     bybit = config.bybit
     endpoints = bybit_endpoints(bybit, venue)
-    rest = RestClient(
-        endpoints.account_rest, credentials,
-        recv_window_ms=bybit.recv_window_ms, timeout_s=bybit.rest_timeout_s,
-        threads=bybit.rest_threads, rate_limit_max_wait_s=bybit.rate_limit_max_wait_s,
-        limiter=limiter,
-    )
+    rest = _rest_client(bybit, endpoints.account_rest, credentials, limiter)
     private = PrivateStream(
         endpoints.private_ws, credentials, venue=venue,
         ping_interval_s=bybit.ping_interval_s,

@@ -14,11 +14,10 @@ from faulty_exchange import FaultyExchange
 
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
-from densitytui.market.engine import MarketEngine
+from densitytui.engine.runner import sim_engine
 from densitytui.model import AppEvent
 from densitytui.storage import Store, open_store
-from densitytui.venues.base import Exchange, Venue
-from densitytui.venues.factory import sim_venue
+from densitytui.venues.base import Exchange
 from densitytui.venues.paper import PaperBroker
 
 T0 = 1_700_000_000_000
@@ -79,17 +78,14 @@ async def engine_rig(
 ) -> AsyncIterator[Rig]:
     """A started engine; with `background` it runs on its own until the block ends."""
     store = await open_store(config.storage)
-    market = MarketEngine(config)
-    venue = sim_venue(config, market.book, start_ms=T0)
-    broker = venue.exchange
-    assert isinstance(broker, PaperBroker)
-    exchange: Exchange = FaultyExchange(broker) if faulty else broker
-    engine = TradingEngine(
-        config, Venue("sim", venue.market, exchange), store,
-        clock_ms=venue.market.now_ms,  # type: ignore[attr-defined]
-        market=market, lockstep=True,
-    )
-    rig = Rig(engine, store, exchange, broker)
+    brokers: list[PaperBroker] = []
+
+    def account(broker: PaperBroker) -> Exchange:
+        brokers.append(broker)
+        return FaultyExchange(broker) if faulty else broker
+
+    engine = sim_engine(config, store, start_ms=T0, account=account)
+    rig = Rig(engine, store, engine.exchange, brokers[0])
     engine.listeners.append(rig.events.append)
     runner: asyncio.Task[None] | None = None
     try:
@@ -101,6 +97,6 @@ async def engine_rig(
         await engine.stop()
         if runner is not None:
             await runner
-        await venue.market.close()
-        await exchange.close()
+        await engine.venue.market.close()
+        await engine.exchange.close()
         await store.close()

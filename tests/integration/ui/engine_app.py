@@ -1,7 +1,7 @@
 """The app on a real trading engine over the simulated market, with time held by the test.
 
-Wired as `engine.runner.open_engine` wires the sim (one market engine shared with the paper
-account, lockstep), plus the held clock, which `open_engine` does not take."""
+Built by `engine.runner.sim_engine`, as the app's own `open_engine` builds the sim, plus the
+held clock, which `open_engine` does not take."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from textual.pilot import Pilot
 
 from densitytui.config import parse_config
 from densitytui.engine.engine import TradingEngine
-from densitytui.market.engine import MarketEngine
+from densitytui.engine.runner import sim_engine
 from densitytui.storage import Store
 from densitytui.ui.app import DensityApp
-from densitytui.venues.factory import sim_venue
-from densitytui.venues.sim import SimMarketData
 from densitytui.venues.sim.market import SIM_EPOCH_MS
 
 SEED = 2
@@ -46,14 +44,8 @@ def engine_app(tmp_path: Path, **sections: dict[str, Any]) -> tuple[DensityApp, 
     clock = HeldClock()
 
     async def factory(store: Store) -> TradingEngine:
-        market = MarketEngine(on_sim)
-        venue = sim_venue(
-            on_sim, market.book, start_ms=SIM_EPOCH_MS, clock=clock, sleep=clock.sleep
-        )
-        data = venue.market
-        assert isinstance(data, SimMarketData)
-        return TradingEngine(
-            on_sim, venue, store, clock_ms=data.now_ms, market=market, lockstep=True
+        return sim_engine(
+            on_sim, store, start_ms=SIM_EPOCH_MS, clock=clock, sleep=clock.sleep,
         )
 
     return DensityApp(config, engine_factory=factory), clock
