@@ -169,7 +169,6 @@ class TradingEngine:
         self.journal = journal
         self.clock_ms = clock_ms
         self.receive_ms = receive_ms or clock_ms
-        self.sleep = sleep
         self.lockstep = lockstep
         # What the venue's parts can do besides the interfaces, looked up once (the checks
         # against runtime protocols are too slow for every frame).
