@@ -9,6 +9,7 @@ malformed trade inside a good frame is counted in `stats.malformed_trades` and s
 A book is invalid after a sequence gap, a long run of stale deltas, or a message that left it
 crossed (`book.py`). Its densities are then frozen, and its symbol waits in `resync_requests`
 for whoever owns the connection to resubscribe: only the stream's own next snapshot heals it.
+Every book is invalid likewise when its stream connects again (`reconnected`).
 A REST order book cannot: its `u` is not the counter of the `orderbook.{depth}` stream, and a
 deeper REST book would leave levels that never get their deletes.
 
@@ -61,7 +62,7 @@ class EngineStats:
 
     __slots__ = (
         "crossed", "gaps", "ignored", "malformed", "malformed_trades", "messages",
-        "off_book_trades", "stale",
+        "off_book_trades", "reconnects", "stale",
     )
 
     def __init__(self) -> None:
@@ -76,6 +77,8 @@ class EngineStats:
         # Trades skipped inside otherwise good frames; block and RPI trades kept off the book.
         self.malformed_trades = 0
         self.off_book_trades = 0
+        # Times the stream carrying these books connected again (`reconnected`).
+        self.reconnects = 0
 
     @property
     def total_messages(self) -> int:
@@ -218,6 +221,16 @@ class MarketEngine:
         if market is not None:
             market.book.invalidate()
             self._invalid(market, ts)
+
+    def reconnected(self, ts: int) -> None:
+        """The stream connected again and subscribes every topic anew: each book is invalid,
+        its densities frozen, until the snapshot its new subscription sends. Until then a
+        trade of the new connection must not meet a book from before the drop. No resync is
+        asked: subscribing again is the resync."""
+        self.stats.reconnects += 1
+        for market in self._markets.values():
+            market.book.invalidate()
+            market.densities.set_frozen(True, ts)
 
     def _on_ticker(self, message: TickerMessage) -> None:
         ticker = message.apply_to(self._tickers.get(message.symbol))

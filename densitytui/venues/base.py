@@ -76,6 +76,11 @@ AccountUpdate = Order | Fill | Position
 class MarketData(ABC):
     """Public data of one venue."""
 
+    connections: int = 0
+    """How many times the stream has connected. When it grows while `messages()` is read, the
+    frames that follow come from a new connection: every book starts again from the snapshot
+    of its new subscription. A feed without connections (simulated, replayed) keeps 0."""
+
     @abstractmethod
     async def instruments(self) -> list[Instrument]:
         """Every listed linear instrument, paged to the end; callers filter with `tradable`."""

@@ -152,6 +152,31 @@ def test_an_invalid_book_freezes_its_densities_until_the_stream_snapshot(
     assert any(e.kind is DensityEventKind.CHANGED and not e.density.frozen for e in events)
 
 
+def test_a_reconnect_invalidates_every_book_until_its_new_snapshot_without_a_resync() -> None:
+    engine = MarketEngine(CONFIG)
+    engine.on_frame(SNAPSHOT)
+    engine.on_frame(book("delta", 101, [["99.5", "12"]], [], 1_100))
+    other = book("snapshot", 5, [["9.9", "1"]], [["10.1", "1"]], 1_100, symbol="OTHERUSDT")
+    engine.on_frame(other)
+    engine.reconnected(1_200)
+    assert engine.stats.reconnects == 1
+    assert not engine.book_valid("TESTUSDT") and not engine.book_valid("OTHERUSDT")
+    # Subscribing again brings the snapshots: nothing to resubscribe.
+    assert engine.resync_requests == []
+    (density,) = engine.densities("TESTUSDT")
+    assert density.frozen
+    # A trade of the new connection, long past min_lifetime_s, confirms nothing in the old book,
+    # and a delta before the snapshot is ignored, whatever its `u`.
+    events = engine.on_frame(trade(20_000, "99.9", "1", "Buy"))
+    assert DensityEventKind.CONFIRMED not in [e.kind for e in events]
+    engine.on_frame(book("delta", 102, [["99.4", "2"]], [], 20_100))
+    assert engine.stats.ignored == 1
+    engine.on_frame(WALL_SNAPSHOT)
+    assert engine.book_valid("TESTUSDT")
+    assert not engine.book_valid("OTHERUSDT")
+    assert not engine.densities("TESTUSDT")[0].frozen
+
+
 def test_a_long_stale_run_is_a_gap_that_asks_for_a_resync() -> None:
     engine = MarketEngine(CONFIG)
     engine.on_frame(SNAPSHOT)
