@@ -444,7 +444,13 @@ class TradingEngine:
     # ---- the public stream ----------------------------------------------------------------------
 
     async def _feed(self) -> None:
-        async for raw in self.venue.market.messages():
+        feed = self.venue.market
+        connections = feed.connections
+        async for raw in feed.messages():
+            if feed.connections != connections:
+                if connections:
+                    self._reconnected()
+                connections = feed.connections
             self.on_frame(raw)
             now = self.clock_ms()
             if now >= self._next_housekeeping:
@@ -454,6 +460,14 @@ class TradingEngine:
                 await self._settle()
             if self._stopped.is_set() or (self._until_ms is not None and now >= self._until_ms):
                 return
+
+    def _reconnected(self) -> None:
+        """The first frame of a new public connection is next: no book from before the drop may
+        meet it. Each is invalid, its densities frozen, until its new snapshot."""
+        self.market.reconnected(self.clock_ms())
+        self._emit(
+            "reconnected", "public stream connected again: books wait for fresh snapshots", "",
+        )
 
     async def _settle(self) -> None:
         """Lockstep (simulated market, replays): let every order, exit and account update the
