@@ -206,8 +206,8 @@ class BybitSection(Section):
 
 
 class UiSection(Section):
-    ladder_interval_ms: Annotated[int, Field(ge=50, le=100)] = 66
-    snapshot_refresh_hz: Annotated[float, Field(ge=1, le=10)] = 4.0
+    ladder_interval_ms: Annotated[int, Field(ge=50, le=100)] = 100
+    snapshot_refresh_hz: Annotated[float, Field(ge=1, le=10)] = 2.0
     engine_stall_s: Positive = 3.0
     max_mini_ladders: Annotated[int, Field(ge=0, le=12)] = 6
     user_themes: bool = True

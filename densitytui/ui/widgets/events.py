@@ -15,7 +15,8 @@ MAX_LINES = 500
 
 def event_line(event: AppEvent) -> Text:
     time = datetime.fromtimestamp(event.ts / 1000, UTC).strftime("%H:%M:%S")
-    symbol = f" {event.symbol}" if event.symbol else ""
+    # Most engine messages name their symbol already: say it once.
+    symbol = f" {event.symbol}" if event.symbol and event.symbol not in event.message else ""
     return Text(f"{time} {event.kind}{symbol}: {event.message}")
 
 
@@ -35,6 +36,8 @@ class EventsLog(RichLog):
         self.seq = 0
 
     def append_events(self, seq: int, events: Sequence[AppEvent]) -> None:
-        for event in events:
-            self.write(event_line(event))
+        """One write for the whole batch: each write resizes the log, and a resize costs a
+        layout of the screen."""
+        if events:
+            self.write(Text("\n").join(event_line(event) for event in events))
         self.seq = seq

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
@@ -94,12 +95,14 @@ class StatusBar(Horizontal):
         if self._shown.get(name) == (text, state):
             return
         label = self.query_one(f"#status-{name}", Label)
-        old_state = self._shown.get(name, ("", ""))[1]
+        old_text, old_state = self._shown.get(name, ("", ""))
         if old_state:
             label.remove_class(old_state)
         if state:
             label.add_class(state)
-        label.update(text)
+        # A text of the same width (the clock, most equity moves) needs no new layout; a
+        # layout is a repaint of the whole screen, several times a second.
+        label.update(text, layout=cell_len(text) != cell_len(old_text) or name not in self._shown)
         self._shown[name] = (text, state)
 
     def show(self, snapshot: EngineSnapshot, stalled_s: float | None, quiet_s: float) -> None:

@@ -9,7 +9,9 @@ from textual.widgets import Label
 
 from densitytui.config import Config, parse_config
 from densitytui.logging import close_logging, configure_logging
+from densitytui.model import AppEvent
 from densitytui.ui.app import DensityApp
+from densitytui.ui.widgets.events import event_line
 from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.pane import Pane
 
@@ -92,3 +94,10 @@ async def test_log_pane_toggles_and_shows_new_records(tmp_path) -> None:
         assert any("wall pulled symbol=BTCUSDT" in line.text for line in log_pane.lines)
     close_logging()
     assert "wall pulled" in (tmp_path / "app.log").read_text()
+
+
+def test_an_event_line_names_its_symbol_once() -> None:
+    said = AppEvent(0, "signal", "bounce Sell ETHUSDT @ 3642.1", "ETHUSDT", {})
+    unsaid = AppEvent(0, "resync", "book invalid", "ETHUSDT", {})
+    assert event_line(said).plain == "00:00:00 signal: bounce Sell ETHUSDT @ 3642.1"
+    assert event_line(unsaid).plain == "00:00:00 resync ETHUSDT: book invalid"
