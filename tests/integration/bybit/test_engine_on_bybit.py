@@ -4,75 +4,16 @@ orderLinkId, the position carries its stop-loss on the exchange, close-all flatt
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fake_bybit import FakeBybit
+from bybit_engine_rig import engine_on_fake
 from venue_helpers import KEY, SECRET, eventually
 
-from densitytui.config import Config
-from densitytui.engine.engine import TradingEngine
-from densitytui.engine.runner import open_engine
-from densitytui.model import AppEvent, TradingMode
-from densitytui.storage import Store, open_store
+from densitytui.model import TradingMode
 
-SYMBOLS = ["ETHUSDT", "SOLUSDT", "XRPUSDT", "LTCUSDT", "DOGEUSDT"]
 SIGNAL_WAIT_S = 120.0
-
-
-def _config(fake: FakeBybit, db: Path) -> Config:
-    return Config.model_validate({
-        "app": {"venue": "testnet", "mode": "auto"},
-        "storage": {"url": f"sqlite:///{db}"},
-        "bybit": {
-            "testnet_rest": fake.rest_url, "testnet_public_ws": fake.public_ws_url,
-            "testnet_private_ws": fake.private_ws_url,
-        },
-        "engine": {"order_timeout_s": 2.0, "order_lookup_interval_s": 0.05},
-    })
-
-
-@dataclass
-class Running:
-    """The engine trading the fake's account, and what it said."""
-
-    fake: FakeBybit
-    engine: TradingEngine
-    store: Store
-    events: list[AppEvent] = field(default_factory=list)
-
-    def kinds(self) -> list[str]:
-        return [event.kind for event in self.events]
-
-
-@asynccontextmanager
-async def engine_on_fake(tmp_path: Path, **faults: object) -> AsyncIterator[Running]:
-    """A fake Bybit with `faults` switched on and the engine on it as venue `testnet`."""
-    async with FakeBybit(SYMBOLS, api_key=KEY, api_secret=SECRET) as fake:
-        for name, value in faults.items():
-            setattr(fake.faults, name, value)
-        config = _config(fake, tmp_path / "e.db")
-        store = await open_store(config.storage)
-        engine = await open_engine(config, store)
-        running = Running(fake, engine, store)
-        engine.listeners.append(running.events.append)
-        runner = None
-        try:
-            await engine.start()
-            runner = asyncio.create_task(engine.run())
-            yield running
-        finally:
-            await engine.stop()
-            if runner is not None:
-                await runner
-            await engine.venue.market.close()
-            await engine.exchange.close()
-            await store.close()
 
 
 @pytest.fixture(autouse=True)
