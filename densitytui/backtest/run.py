@@ -129,7 +129,7 @@ async def replay_engine(
     )
     listed = await replay.instruments()
     broker = PaperBroker.from_config(
-        config, listed, replay.fill_book, replay.now_ms, name=VENUE,
+        config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,
     )
     return TradingEngine(
         config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,

@@ -113,8 +113,14 @@ class BookLadder:
         return bisect_left(self.prices, price)
 
     def volume_between(self, low: float, high: float) -> float:
-        """Total size resting at prices in [low, high]."""
+        """Total size resting at prices in [low, high]; the side's running total when all of it
+        lies inside (a depth window narrower than the range: the usual case of book pressure,
+        asked on every trade)."""
         prices = self.prices
+        if not prices:
+            return 0.0
+        if low <= prices[0] and prices[-1] <= high:
+            return self.total
         inside = prices[bisect_left(prices, low) : bisect_right(prices, high)]
         return sum(map(self._size.__getitem__, inside), 0.0)
 

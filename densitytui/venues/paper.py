@@ -45,7 +45,9 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
 - The mark price of a symbol is the latest `on_mark` (one with an older timestamp than the last
   is ignored) while it is fresh: no older, by the broker's clock, than `mark_max_age_ms` (the
   config's `stale_data_s`), so a symbol whose tickers stopped is not judged on an old mark.
-  Without a fresh mark it is the book's mid; without a valid book, the last trade.
+  Without a fresh mark it is the mid of the present book (`mark_book_for`, by default the book
+  it fills against; a replay fills against a book read ahead, which a mark must not see);
+  without a valid book, the last trade.
 - Liquidation triggers on the mark price, checked on every mark and every trade: when it reaches
   the price where the position's loss leaves only the maintenance margin (0.5 % of the entry
   notional). Bybit's liquidation engine then takes the position over at its bankruptcy price,
@@ -219,11 +221,15 @@ class PaperBroker(Exchange):
         mark_max_age_ms: int = 30_000,
         remembered_orders: int = 1_000,
         name: str = "paper",
+        mark_book_for: BookLookup | None = None,
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
         self._grids = {symbol: _Grid.of(i) for symbol, i in self._instruments.items()}
         self._book_for = book_for
+        # The book whose mid stands in for a missing mark: the present one. A replay fills
+        # against a book read `latency_ms` ahead, which a mark must not see.
+        self._mark_book_for = mark_book_for or book_for
         self._clock = clock
         self._fee_rate = taker_fee_pct / 100
         self._default_leverage = leverage
@@ -250,6 +256,7 @@ class PaperBroker(Exchange):
         book_for: BookLookup,
         clock: Clock,
         name: str = "paper",
+        mark_book_for: BookLookup | None = None,
     ) -> PaperBroker:
         """Starting balance, fee and orders remembered from `[paper]`; default leverage, and the
         age after which a mark price is too old to use (market data is stale), from `[risk]`."""
@@ -263,6 +270,7 @@ class PaperBroker(Exchange):
             mark_max_age_ms=round(config.risk.stale_data_s * 1000),
             remembered_orders=config.paper.remembered_orders,
             name=name,
+            mark_book_for=mark_book_for,
         )
 
     # ---- orders
@@ -871,8 +879,12 @@ class PaperBroker(Exchange):
         mark = self._marks.get(symbol)
         if mark is not None and self._clock() - mark[2] <= self._mark_max_age_ms:
             return mark[0]
-        mid = self._book_mid(symbol)
-        return mid if mid is not None else self._last_price.get(symbol)
+        book = self._mark_book_for(symbol)
+        if book is not None and book.valid:
+            mid = book.mid()
+            if mid is not None:
+                return mid
+        return self._last_price.get(symbol)
 
     def _unrealized(self, holding: _Holding, mark: float | None = None) -> float:
         if mark is None:

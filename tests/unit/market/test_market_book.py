@@ -233,8 +233,13 @@ def test_top_of_book_queries_and_exact_strings() -> None:
     assert book.bids.volume_between(99.95, 100.2) == pytest.approx(3.5)
     assert book.volume_near_mid(BookSide.ASK, 0.1) == pytest.approx(3.0)
     assert book.volume_near_mid(BookSide.ASK, 0.2) == pytest.approx(7.0)
-    assert book.bids.worst() == 99.9
+    # A range holding the whole side, after deltas: the running total, equal to the sum.
+    book.apply(False, [["99.90", "0"], ["99.80", "0.25"]], [["100.30", "1.5"]], 2, 1, 2)
+    assert book.bids.volume_between(0.0, 1e9) == pytest.approx(1.5 + 2.0 + 0.25)
+    assert book.volume_near_mid(BookSide.ASK, 50.0) == pytest.approx(4.5)
+    assert book.bids.worst() == 99.8
     assert book.asks.worst() == 100.3
+    assert book.bids.volume_between(200.0, 300.0) == 0.0
 
 
 def test_changes_list_touched_levels_and_watch_notional_filters_small_ones() -> None:
