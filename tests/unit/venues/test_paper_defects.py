@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from paper_desk import FEE, TEST, Desk
+from paper_desk import FEE, TEST, Desk, make_book
 
+from densitytui.market.book import OrderBook
 from densitytui.model import Fill, Instrument, Order, OrderStatus, Position, Side
 from densitytui.venues.base import OrderRejected
+from densitytui.venues.paper import PaperBroker
 
 # ---- stop prices: rounded to the tick away from the price, then checked
 
@@ -188,6 +190,23 @@ async def test_without_a_mark_the_book_mid_decides_not_the_trade() -> None:
     desk.trade(90.4)
     closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
     assert closed.exit_reason == "liquidation" and closed.exit_price == 90.0
+
+
+async def test_without_a_mark_the_present_book_decides_not_a_book_read_ahead() -> None:
+    # A replay fills against the book `latency_ms` ahead; the stand-in mark is today's mid.
+    desk = Desk(balance=100.0)
+    present: dict[str, OrderBook] = {}
+    desk.broker = PaperBroker(desk.instruments, desk.books.get, lambda: desk.now,
+                              starting_balance=100.0, mark_book_for=present.get)
+    await _long_nine_at_100(desk)
+    present["TESTUSDT"] = make_book("TESTUSDT", [(94.9, 50)], [(95.0, 50)])
+    desk.show([(90.4, 50)], [(90.5, 50)])
+    desk.trade(94.9)
+    assert len(await desk.broker.positions()) == 1
+    present["TESTUSDT"] = make_book("TESTUSDT", [(90.4, 50)], [(90.5, 50)])
+    desk.trade(90.4)
+    closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
+    assert closed.exit_reason == "liquidation"
 
 
 async def test_an_older_mark_is_ignored() -> None:
