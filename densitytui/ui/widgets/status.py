@@ -101,7 +101,7 @@ class StatusBar(Horizontal):
         if state:
             label.add_class(state)
         # A text of the same width (the clock, most equity moves) needs no new layout; a
-        # layout is a repaint of the whole screen, several times a second.
+        # layout reflows the whole screen, and this runs several times a second.
         label.update(text, layout=cell_len(text) != cell_len(old_text) or name not in self._shown)
         self._shown[name] = (text, state)
 
