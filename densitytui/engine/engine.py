@@ -271,13 +271,12 @@ class TradingEngine:
         await self._check_margin_mode()
         for position in await self.journal.open_positions(self.exchange.name):
             signal = await self.journal.signal(position.signal_id) if position.signal_id else None
-            # Density ids belong to the tracker of one process: a bounce resumed after a restart
-            # has lost its wall and keeps only its stop-loss and break-even; a breakout's exits
-            # need no density id.
-            kind = signal.kind if signal and signal.kind is SignalKind.BREAKOUT else None
-            self.trades[position.symbol] = OpenTrade(
-                position, kind=kind, density_id=signal.density_id if kind else 0,
-            )
+            # Density ids belong to the tracker of one process: a resumed bounce looks for its
+            # wall again by side and price (`_find_wall`); a breakout's exits need no density.
+            trade = OpenTrade(position, kind=signal.kind if signal else None)
+            if signal is not None and signal.kind is SignalKind.BOUNCE:
+                trade.wall = (signal.density_side, signal.density_price)
+            self.trades[position.symbol] = trade
         await self._reconcile(now)
         self.balance = await self.exchange.balance()
         await self._refresh_movers()
@@ -760,7 +759,7 @@ class TradingEngine:
             if stop is not None:
                 trade.breakeven = True
                 self._spawn(self._move_stop(trade, stop))
-        if trade.kind is None:
+        if trade.kind is None or (trade.wall is not None and not self._find_wall(trade)):
             return
         tape = self.market.tape(symbol)
         assert tape is not None
@@ -770,6 +769,28 @@ class TradingEngine:
         )
         if decision is not None and symbol not in self._busy:
             self._spawn(self._close(trade, decision.reason, decision.detail))
+
+    def _find_wall(self, trade: OpenTrade) -> bool:
+        """A bounce resumed after a restart: once its book is valid again, follow the density
+        that holds its wall's price on its side; if none does, the wall went while the engine
+        was away and the bounce closes as density_gone. False until its exits can be judged
+        (its stop-loss and break-even hold meanwhile)."""
+        assert trade.wall is not None
+        symbol = trade.symbol
+        if not self.market.book_valid(symbol) or symbol in self._busy:
+            return False
+        side, price = trade.wall
+        trade.wall = None
+        for density in self.market.densities(symbol):
+            if density.side is side and density.price_low <= price <= density.price_high:
+                trade.density_id = density.id
+                self._emit(
+                    "relinked", f"{symbol}: bounce follows its wall at {density.price:g} again",
+                    symbol,
+                )
+                return True
+        self._spawn(self._close(trade, "density_gone", f"no wall at {price:g} after a restart"))
+        return False
 
     async def _bounce_broken(self, trade: OpenTrade, signal: Signal, started: float) -> None:
         """The wall a bounce leans on is breaking (a breakout fired on it): the bounce's reason

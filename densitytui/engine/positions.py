@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from densitytui.model import Fill, Position, SignalKind
+from densitytui.model import BookSide, Fill, Position, SignalKind
 
 
 @dataclass(slots=True)
@@ -21,6 +21,9 @@ class OpenTrade:
     # None for a position adopted from the venue: only the stop-loss guards it, no exit rules.
     kind: SignalKind | None = None
     density_id: int = 0
+    # The wall of a bounce resumed after a restart, by side and price: density ids belong to
+    # one process's tracker, so the wall is found again in the new one (None otherwise).
+    wall: tuple[BookSide, float] | None = None
     entry_link_id: str = ""
     entry_fee: float = 0.0
     # The reason of a close the engine has sent ("" while none is in flight).

@@ -62,6 +62,12 @@ def test_after_sigkill_the_open_position_is_resumed_with_its_stop_and_nothing_re
         first.wait(timeout=30)
     open_rows = _rows(db, "SELECT id, symbol, stop_loss FROM positions WHERE closed_at IS NULL")
     assert open_rows, "a position was open when the engine was killed"
+    bounces = {
+        symbol for (symbol,) in _rows(
+            db, "SELECT p.symbol FROM positions p JOIN signals s ON s.id = p.signal_id "
+            "WHERE p.closed_at IS NULL AND s.kind = 'bounce'",
+        )
+    }
     orders_before = _rows(db, "SELECT order_link_id, status FROM orders ORDER BY order_link_id")
 
     second = _start(tmp_path, db, "--speed", "0", "--duration", "5")
@@ -76,6 +82,14 @@ def test_after_sigkill_the_open_position_is_resumed_with_its_stop_and_nothing_re
         if row[0][1]:
             # Closed after the restart: by a rule of the new run, never as lost.
             assert row[0][1] not in {"closed_on_exchange"}, (symbol, row)
+    # A resumed bounce finds its wall again in the new tracker, or closes: never left without
+    # its density exits.
+    for symbol in bounces:
+        relinked = any("relinked" in line and symbol in line for line in out.splitlines())
+        still_open = _rows(
+            db, f"SELECT COUNT(*) FROM positions WHERE symbol = '{symbol}' AND closed_at IS NULL",
+        )[0][0]
+        assert relinked or not still_open, (symbol, out)
     after = dict(_rows(db, "SELECT order_link_id, status FROM orders"))
     for link_id, _status in orders_before:
         assert link_id in after
