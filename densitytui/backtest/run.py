@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from densitytui.backtest.store import ScratchSqliteStore
 from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
 from densitytui.market.engine import MarketEngine
 from densitytui.model import AppEvent, Instrument, TradingMode
-from densitytui.storage import Store, open_store
+from densitytui.storage import Store
+from densitytui.storage.url import parse_store_url
 from densitytui.venues.base import Venue
 from densitytui.venues.paper import PaperBroker
 from densitytui.venues.replay import ReplayMarketData, ReplayPace
@@ -85,6 +87,20 @@ def _scratch() -> str | None:
     return SCRATCH if os.path.isdir(SCRATCH) and os.access(SCRATCH, os.W_OK) else None
 
 
+async def open_scratch_store(config: Config) -> Store:
+    """The run's journal (`store.py`): the SQLite file `backtest_config` names, migrated."""
+    target = parse_store_url(config.storage.url)
+    assert target.path is not None
+    store = ScratchSqliteStore(target.path, config.storage.retention_days)
+    await store.connect()
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
 def backtest_config(config: Config, db: Path) -> Config:
     """The config a backtest runs: auto mode, the replay venue, a fixed link-id prefix and its
     own SQLite file."""
@@ -117,9 +133,13 @@ async def replay_engine(
     journal: Journal,
     instruments: Sequence[Instrument] = (),
     pace: ReplayPace | None = None,
+    store_history: bool = True,
+    engine_type: type[TradingEngine] = TradingEngine,
 ) -> TradingEngine:
     """The trading engine on a replay of `files` (lockstep, recorded time) with a paper account
-    that fills against the replay's look-ahead book; not started."""
+    that fills against the replay's look-ahead book; not started. `store_history`: whether the
+    journal gets the density history (a watched replay's store is kept; a backtest's is not).
+    `engine_type`: a subclass to run instead (a test's reference engine)."""
     settings = config.backtest
     market = MarketEngine(config, changes)
     replay = ReplayMarketData(
@@ -131,9 +151,9 @@ async def replay_engine(
     broker = PaperBroker.from_config(
         config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,
     )
-    return TradingEngine(
+    return engine_type(
         config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,
-        lockstep=True,
+        lockstep=True, store_history=store_history,
     )
 
 
@@ -146,9 +166,11 @@ async def _run(
     progress: Progress | None,
 ) -> BacktestResult:
     settings = config.backtest
-    store = await open_store(config.storage)
+    store = await open_scratch_store(config)
     try:
-        engine = await replay_engine(config, files, changes, store, given)
+        engine = await replay_engine(
+            config, files, changes, store, given, store_history=False,
+        )
     except BaseException:
         await store.close()
         raise

@@ -2,12 +2,14 @@
 
 One engine trades one account on one venue. It reads the venue's public frames and judges
 signals on the messages that can complete them (every trade; book messages at most every
-`engine.eval_interval_ms` per symbol), never on a slow poll. In manual mode signals are only
-shown; in semi mode each waits for `confirm` or `reject` until its TTL; in auto mode it enters
-at once. Whatever the mode, the engine keeps every open position under a stop-loss on the
-exchange, moves it to break-even, exits by the rules, reconciles with the venue every
-`engine.reconcile_s`, and fires the drawdown kill switch. The UI is never needed: it reads
-`snapshot()`, `book()`, `densities()` and `events_since()` and sends the commands below.
+`engine.eval_interval_ms` per symbol), never on a slow poll; a judgement is skipped while price
+is within reach of no density that could signal (`Reach`), since it would find nothing. In
+manual mode signals are only shown; in semi mode each waits for `confirm` or `reject` until its
+TTL; in auto mode it enters at once. Whatever the mode, the engine keeps every open position
+under a stop-loss on the exchange, moves it to break-even, exits by the rules, reconciles with
+the venue every `engine.reconcile_s`, and fires the drawdown kill switch. The UI is never
+needed: it reads `snapshot()`, `book()`, `densities()` and `events_since()` and sends the
+commands below.
 
 Time: `clock_ms` is the venue's time (the simulated market's virtual clock, wall time on
 Bybit); `receive_ms` is the local receive time that judges staleness (the same clock unless
@@ -79,7 +81,7 @@ from densitytui.model import (
 from densitytui.strategy.checks import EntryContext, RiskRules, failed, run_checks, size_entry
 from densitytui.strategy.exits import ExitRules, breakeven_stop, exit_decision
 from densitytui.strategy.grid import ceil_to_step, floor_to_step
-from densitytui.strategy.signals import SignalRules, find_signals, signal_still_valid
+from densitytui.strategy.signals import Reach, SignalRules, find_signals, signal_still_valid
 from densitytui.venues.base import ExchangeError, Venue
 
 if TYPE_CHECKING:
@@ -113,6 +115,14 @@ class TradeSink(Protocol):
 
 
 @runtime_checkable
+class PriceSink(Protocol):
+    """A paper account that takes the prices of a trade message in order, as `on_trade` of
+    each, without the `Trade` objects (a replay feeds it every trade)."""
+
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None: ...
+
+
+@runtime_checkable
 class Resyncable(Protocol):
     """A stream that heals a book by asking for a fresh snapshot (Bybit resubscribes)."""
 
@@ -131,6 +141,15 @@ class ReportsProblems(Protocol):
 class ReportsStaleness(Protocol):
     @property
     def stale(self) -> bool: ...
+
+
+@runtime_checkable
+class QueuedUpdates(Protocol):
+    """A paper account whose updates wait in a queue until the engine takes them: a trade it
+    was fed needs the engine to settle only when it queued one (a stop filled)."""
+
+    @property
+    def pending_updates(self) -> int: ...
 
 
 @runtime_checkable
@@ -162,6 +181,7 @@ class TradingEngine:
         change_24h: dict[str, float] | None = None,
         market: MarketEngine | None = None,
         lockstep: bool = False,
+        store_history: bool = True,
     ) -> None:
         self.config = config
         self.venue = venue
@@ -174,7 +194,9 @@ class TradingEngine:
         # against runtime protocols are too slow for every frame).
         account = venue.exchange
         self._trade_sink = account if isinstance(account, TradeSink) else None
+        self._price_sink = account if isinstance(account, PriceSink) else None
         self._mark_sink = account if isinstance(account, MarkSink) else None
+        self._queued = account if isinstance(account, QueuedUpdates) else None
         self._problem_reporters = [
             part for part in (venue.market, account) if isinstance(part, ReportsProblems)
         ]
@@ -210,12 +232,19 @@ class TradingEngine:
         self.balance: Balance | None = None
         self.movers: Movers | None = None
         self.watched: set[str] = set()
-        self._signal_keys: set[tuple[str, SignalKind, int]] = set()
+        # Per symbol, the (kind, density id) of every signal shown: one per pair.
+        self._signal_keys: dict[str, set[tuple[SignalKind, int]]] = {}
         self._rules: dict[str, tuple[SignalRules, ExitRules, RiskRules]] = {}
         self._last_price: dict[str, float] = {}
         self._prev_price: dict[str, float] = {}
         self._prices: dict[str, deque[float]] = {}
         self._last_eval: dict[str, int] = {}
+        # Per symbol, the densities a signal can come from and the trend, once asked (`Reach`).
+        # A trade moves price but changes no density's side, confirmation or frozen flag without
+        # a density event, nor the trend (judged on the book and the 24 h change): kept until a
+        # book or ticker message of the symbol, a density event, a reconnection or a symbol
+        # forgotten.
+        self._reaches: dict[str, Reach] = {}
         self._busy: set[str] = set()
         self._leverage_set: set[str] = set()
         self._margin_ok = True
@@ -236,10 +265,13 @@ class TradingEngine:
         self._housekeeping: asyncio.Task[None] | None = None
         self._snapshot_version = 0
         self._account_idle = asyncio.Event()
-        # Density lifecycle steps waiting to be stored (in batches, by the housekeeping).
+        # Density lifecycle steps waiting to be stored (in batches, by the housekeeping). A
+        # backtest, whose store is thrown away unread but for its trades, keeps none.
         self._density_events: list[DensityEvent] = []
+        self._store_history = store_history
         self._next_prune = 0
-        # A trade reached a paper account holding a position there (a stop may have fired).
+        # A trade reached a paper account holding a position there (a stop may have fired; an
+        # account that says how many updates it queued tells whether one did).
         self._account_touched = False
 
     # ---- life cycle -----------------------------------------------------------------------------
@@ -268,6 +300,7 @@ class TradingEngine:
             if instrument.tradable:
                 self.instruments[instrument.symbol] = instrument
                 self.market.set_instrument(instrument)
+                self._reaches.pop(instrument.symbol, None)
         await self._check_margin_mode()
         for position in await self.journal.open_positions(self.exchange.name):
             signal = await self.journal.signal(position.signal_id) if position.signal_id else None
@@ -454,9 +487,12 @@ class TradingEngine:
             now = self.clock_ms()
             if now >= self._next_housekeeping:
                 self._schedule_housekeeping(now)
-            if self.lockstep and (self._tasks or self._account_touched):
-                self._account_touched = False
-                await self._settle()
+            if self.lockstep:
+                touched, self._account_touched = self._account_touched, False
+                if self._tasks or (
+                    touched and (self._queued is None or self._queued.pending_updates)
+                ):
+                    await self._settle()
             if self._stopped.is_set() or (self._until_ms is not None and now >= self._until_ms):
                 return
 
@@ -464,6 +500,7 @@ class TradingEngine:
         """The first frame of a new public connection is next: no book from before the drop may
         meet it. Each is invalid, its densities frozen, until its new snapshot."""
         self.market.reconnected(self.clock_ms())
+        self._reaches.clear()
         self._emit(
             "reconnected", "public stream connected again: books wait for fresh snapshots", "",
         )
@@ -493,7 +530,9 @@ class TradingEngine:
             return
         events = self.market.on_message(message)
         if events:
-            self._density_events.extend(events)
+            if self._store_history:
+                self._density_events.extend(events)
+            self._reaches.clear()
         kind = type(message)
         if kind is TradeMessage:
             self._last_data_ms = self.receive_ms()
@@ -501,11 +540,13 @@ class TradingEngine:
         elif kind is BookMessage:
             self._last_data_ms = self.receive_ms()
             symbol = message.symbol
+            self._reaches.pop(symbol, None)
             if symbol in self._last_price:
                 now = message.ts
                 if now - self._last_eval.get(symbol, 0) >= self.config.engine.eval_interval_ms:
                     self._evaluate(symbol, now, started)
         elif kind is TickerMessage:
+            self._reaches.pop(message.symbol, None)
             mark = message.fields.get("mark_price")
             if mark and self._mark_sink is not None:
                 self._mark_sink.on_mark(message.symbol, mark, message.ts)
@@ -514,10 +555,13 @@ class TradingEngine:
 
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol
-        account = self._trade_sink
-        if account is not None:
+        if self._price_sink is not None:
+            self._price_sink.on_prices(symbol, [item.p for item in message.items])
+            if symbol in self.trades:
+                self._account_touched = True
+        elif self._trade_sink is not None:
             for trade in message.trades:
-                account.on_trade(trade)
+                self._trade_sink.on_trade(trade)
             if symbol in self.trades:
                 self._account_touched = True
         prints = message.prints
@@ -541,49 +585,70 @@ class TradingEngine:
             self._check_exits(trade, now, last)
 
     def _evaluate(self, symbol: str, now: int, started: float) -> None:
-        """Find signals on `symbol`; new ones are shown, and entered at once in auto mode."""
+        """Judge `symbol` now: skipped when price is within reach of no density that could
+        signal (`Reach`: the look would find nothing and ask the tape nothing)."""
         self._last_eval[symbol] = now
+        reach = self._reaches.get(symbol)
+        if reach is None:
+            reach = self._reaches[symbol] = self._reach_of(symbol)
+        last = self._last_price[symbol]
+        prev = self._prev_price.get(symbol, last)
+        ask, bid = reach.near(last, prev)
+        if not (ask or bid):
+            return
+        trend = reach.trend
+        if trend is None:
+            trend = reach.trend = self.market.trend(symbol)
+        if (ask and trend is Trend.UP) or (bid and trend is Trend.DOWN):
+            self._find_signals(symbol, now, trend, reach.of(trend), last, prev, started)
+
+    def _reach_of(self, symbol: str) -> Reach:
         tracker = self.market.tracker(symbol)
-        if tracker is None or not tracker.densities():
-            return
-        trend = self.market.trend(symbol)
-        if trend is Trend.FLAT:
-            return
-        rules = self._rules_of(symbol)[0]
+        return Reach(tracker.densities() if tracker else [], self._rules_of(symbol)[0])
+
+    def _find_signals(
+        self, symbol: str, now: int, trend: Trend, densities: list[Density], last: float,
+        prev: float, started: float,
+    ) -> None:
+        """Find signals on `symbol` among `densities` (those of the trend's side that can
+        signal); new ones are shown, and entered at once in auto mode."""
         instrument = self.instruments.get(symbol)
         tape = self.market.tape(symbol)
         assert tape is not None
-        last = self._last_price[symbol]
+        known = self._signal_keys.setdefault(symbol, set())
         found = find_signals(
-            symbol, now, trend, last, self._prev_price.get(symbol, last), tracker.densities(),
-            tape, instrument.tick_size if instrument else 0.0, rules,
+            symbol, now, trend, last, prev, densities, tape,
+            instrument.tick_size if instrument else 0.0, self._rules_of(symbol)[0],
             book_valid=self.market.book_valid(symbol),
-            change_24h_pct=self.market.change_24h(symbol),
+            change_24h_pct=self.market.change_24h(symbol), known=known,
         )
         for signal in found:
-            key = (symbol, signal.kind, signal.density_id)
-            if key in self._signal_keys:
-                continue
-            self._signal_keys.add(key)
-            self.signals[signal.id] = signal
-            # Logged once the entry below has left (writing a log line costs ~0.2 ms).
-            asyncio.get_running_loop().call_soon(
-                self._emit,
-                "signal",
-                f"{signal.kind.value} {signal.side.value} {symbol} @ {signal.entry_price:g} "
-                f"stop {signal.stop_loss:g}: " + "; ".join(signal.reasons),
-                symbol,
-            )
-            trade = self.trades.get(symbol)
-            if (
-                trade is not None and trade.kind is SignalKind.BOUNCE
-                and signal.kind is SignalKind.BREAKOUT and signal.density_id == trade.density_id
-            ):
-                self._spawn(self._bounce_broken(trade, signal, started))
-            elif self.mode is TradingMode.AUTO:
-                self._spawn(self._enter(signal, "auto", started))
-            else:
-                self._spawn(self._save_signal(signal))
+            known.add((signal.kind, signal.density_id))
+            self._on_signal(signal, started)
+
+    def _on_signal(self, signal: Signal, started: float) -> None:
+        """A new signal: shown, entered at once in auto mode, or the end of the bounce whose
+        wall it breaks."""
+        symbol = signal.symbol
+        self.signals[signal.id] = signal
+        # Logged once the entry below has left (writing a log line costs ~0.2 ms).
+        asyncio.get_running_loop().call_soon(
+            self._emit,
+            "signal",
+            f"{signal.kind.value} {signal.side.value} {symbol} @ {signal.entry_price:g} "
+            f"stop {signal.stop_loss:g}: " + "; ".join(signal.reasons),
+            symbol,
+        )
+        trade = self.trades.get(symbol)
+        if (
+            trade is not None and trade.kind is SignalKind.BOUNCE
+            and signal.kind is SignalKind.BREAKOUT and signal.density_id == trade.density_id
+        ):
+            self._spawn(self._bounce_broken(trade, signal, started))
+        elif self.mode is TradingMode.AUTO:
+            self._spawn(self._enter(signal, "auto", started))
+        else:
+            self._spawn(self._save_signal(signal))
 
     # ---- entries --------------------------------------------------------------------------------
 
@@ -1068,6 +1133,7 @@ class TradingEngine:
             await self.venue.market.unsubscribe(sorted(diff.removed))
             for symbol in diff.removed:
                 self.market.forget(symbol)
+                self._reaches.pop(symbol, None)
         self.watched = (self.watched | diff.added) - diff.removed
         # The configured leverage is set as a symbol starts being watched, so that no entry
         # waits for it; an entry on a symbol not ready yet sets it first.

@@ -40,7 +40,7 @@ a breakout on every renewed crossing; the caller keeps one per (symbol, kind, de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING
 
 from densitytui.market.tape import Tape
@@ -133,10 +133,15 @@ def find_signals(
     *,
     book_valid: bool = True,
     change_24h_pct: float | None = None,
+    known: Container[tuple[SignalKind, int]] = (),
 ) -> list[Signal]:
     """Every breakout and bounce the densities give right now (see the module doc).
 
-    `change_24h_pct`, when given, only adds its figure to the trend reason."""
+    `change_24h_pct`, when given, only adds its figure to the trend reason. Signals whose
+    (kind, density id) is in `known` (the caller keeps one per pair and has it) are left out
+    without being made. The tape is asked for a spike exactly as without `known` (the question
+    moves its windows on); a known breakout's prior range is not asked (that only folds queued
+    trades in, which the next question does the same way)."""
     if trend is Trend.FLAT or not book_valid or last_price <= 0.0 or tick <= 0.0:
         return []
     up = trend is Trend.UP
@@ -152,17 +157,23 @@ def find_signals(
         low, high = density_edges(density)
         near = low if up else high
         if (prev_price < near <= last_price) if up else (prev_price > near >= last_price):
-            trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
-            signal = _breakout(
-                symbol, now_ms, up, last_price, density, tape, tick, rules, trend_reason
-            )
-            if signal is not None:
-                signals.append(signal)
-                continue
+            if (SignalKind.BREAKOUT, density.id) in known:
+                if _breaks(density, rules):
+                    continue
+            else:
+                trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
+                signal = _breakout(
+                    symbol, now_ms, up, last_price, density, tape, tick, rules, trend_reason
+                )
+                if signal is not None:
+                    signals.append(signal)
+                    continue
         distance = (near - last_price) / near if up else (last_price - near) / near
         if 0.0 <= distance <= rules.bounce_max_distance + HAIR:
             if spike is None:
                 spike = tape.spike(now_ms)
+            if (SignalKind.BOUNCE, density.id) in known:
+                continue
             trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
             signal = _bounce(
                 symbol, now_ms, up, last_price, distance, density, spike, tick, rules,
@@ -173,23 +184,77 @@ def find_signals(
     return signals
 
 
+class Reach:
+    """Where price must be for `find_signals` to look at any density: the densities it can
+    signal on (confirmed, not frozen; asks under an UP trend, bids under a DOWN one) and the
+    test of a price move against them.
+
+    While no density of the trend's side is within reach `find_signals` returns [] without
+    asking the tape anything, so a caller may skip it. The sets hold while the densities'
+    sides, confirmations and frozen flags stand; their edges are read when asked."""
+
+    __slots__ = ("asks", "bids", "distance", "trend")
+
+    def __init__(self, densities: Sequence[Density], rules: SignalRules) -> None:
+        # The caller's to fill in when it first needs it; it holds as long as the sets.
+        self.trend: Trend | None = None
+        self.asks: list[Density] = []
+        self.bids: list[Density] = []
+        for density in densities:
+            if density.confirmed_at is not None and not density.frozen:
+                (self.asks if density.side is BookSide.ASK else self.bids).append(density)
+        self.distance = rules.bounce_max_distance + HAIR
+
+    def of(self, trend: Trend) -> list[Density]:
+        """The densities a signal can come from under `trend`."""
+        if trend is Trend.FLAT:
+            return []
+        return self.asks if trend is Trend.UP else self.bids
+
+    def near(self, last_price: float, prev_price: float) -> tuple[bool, bool]:
+        """(an ask, a bid) within reach of the move `prev_price` -> `last_price`: the move
+        crosses its near edge the way `find_signals` looks for a breakout (an ask's low from
+        below, a bid's high from above), or ends within bounce distance of it."""
+        reach = self.distance
+        ask = False
+        for density in self.asks:
+            near = density.price_low if density.price_low > 0.0 else density.price
+            if prev_price < near <= last_price or 0.0 <= (near - last_price) / near <= reach:
+                ask = True
+                break
+        bid = False
+        for density in self.bids:
+            near = density.price_high if density.price_high > 0.0 else density.price
+            if prev_price > near >= last_price or 0.0 <= (last_price - near) / near <= reach:
+                bid = True
+                break
+        return ask, bid
+
+
 def _trend_reason(trend: Trend, change_24h_pct: float | None) -> str:
     if change_24h_pct is None:
         return f"trend {trend.value}"
     return f"trend {trend.value} {change_24h_pct:+.1f}%"
 
 
+def _breaks(density: Density, rules: SignalRules) -> bool:
+    """The state of a breakout: eroded enough, mostly eaten, no spoof."""
+    if density.erosion < rules.breakout_min_erosion - HAIR:
+        return False
+    eaten = density.eaten
+    pulled = density.pulled
+    return not (eaten <= 0.0 or eaten < pulled or pulled > rules.spoof_share * (eaten + pulled))
+
+
 def _breakout(
     symbol: str, now_ms: int, up: bool, last_price: float, density: Density, tape: Tape,
     tick: float, rules: SignalRules, trend_reason: str,
 ) -> Signal | None:
-    erosion = density.erosion
-    if erosion < rules.breakout_min_erosion - HAIR:
+    if not _breaks(density, rules):
         return None
+    erosion = density.erosion
     eaten = density.eaten
     pulled = density.pulled
-    if eaten <= 0.0 or eaten < pulled or pulled > rules.spoof_share * (eaten + pulled):
-        return None
     low, high = density_edges(density)
     entry = last_price
     if up:

@@ -82,7 +82,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
@@ -588,11 +588,26 @@ class PaperBroker(Exchange):
 
     def on_trade(self, trade: Trade) -> None:
         """A public trade: the last price, the trigger of stops, and a moment to check the mark."""
-        self._last_price[trade.symbol] = trade.price
-        holding = self._holdings.get(trade.symbol)
+        self._on_price(trade.symbol, trade.price)
+
+    def on_trades(self, trades: Iterable[Trade]) -> None:
+        for trade in trades:
+            self.on_trade(trade)
+
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
+        """The prices of a symbol's public trades in order, for a feed that has not made
+        `Trade` objects: `on_trade` of each. Without a position only the last one counts."""
+        if symbol in self._holdings and not self._closed:
+            for price in prices:
+                self._on_price(symbol, price)
+        elif prices:
+            self._last_price[symbol] = prices[-1]
+
+    def _on_price(self, symbol: str, price: float) -> None:
+        self._last_price[symbol] = price
+        holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return
-        price = trade.price
         stop = holding.stop_loss
         if holding.stop_triggered_at is None and stop is not None:
             crossed = price <= stop if holding.side is Side.BUY else price >= stop
@@ -600,11 +615,7 @@ class PaperBroker(Exchange):
                 holding.stop_triggered_at = self._clock()
         if holding.stop_triggered_at is not None:
             self._close_at_market(holding, price, "stop_loss")
-        self._check_liquidation(trade.symbol)
-
-    def on_trades(self, trades: Iterable[Trade]) -> None:
-        for trade in trades:
-            self.on_trade(trade)
+        self._check_liquidation(symbol)
 
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
         """A mark price (a ticker's `markPrice`, exchange time `ts`): the liquidation trigger.
@@ -756,6 +767,11 @@ class PaperBroker(Exchange):
     async def order_by_link_id(self, symbol: str, order_link_id: str) -> Order | None:
         order = self._orders.get(order_link_id)
         return replace(order) if order is not None and order.symbol == symbol else None
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates published and not yet taken from `updates`."""
+        return self._updates.qsize()
 
     async def updates(self) -> AsyncIterator[AccountUpdate]:
         while True:

@@ -67,6 +67,7 @@ BookLookup = Callable[[str], OrderBook | None]
 TIME_FIELD = re.compile(rb'"ts":\s*(\d+)')
 TOPIC_FIELD = re.compile(rb'"topic":\s*"[A-Za-z]+\.(?:\d+\.)?([A-Za-z0-9]+)"')
 BOOK_TOPIC = b'"topic":"orderbook.'
+TRADE_TOPIC = b'"topic":"publicTrade.'
 DEFAULT_MIN_NOTIONAL = 5.0
 # A watched replay does not sleep for less than this; the next frames make up for it.
 MIN_SLEEP_S = 0.002
@@ -260,36 +261,80 @@ class ReplayMarketData(MarketData):
 
     def _discover(self) -> dict[str, _Seen]:
         """Read the first `discovery_ms` of recorded time ahead (kept for replay) and learn the
-        symbols, their printed decimals and last prices."""
+        symbols, their printed decimals and last prices.
+
+        Only the frames that can teach something are decoded: a symbol's book frames until one
+        gave its decimals and a mid, and its trade frames (by the symbol of their topic) from
+        the last one back until one holds trades (the last trade price is the one kept)."""
         if self._seen is not None:
             return self._seen
         seen: dict[str, _Seen] = {}
+        trades: dict[str, list[bytes]] = {}
         start: int | None = None
         for item in self._source:
             self._ahead.append(item)
             ts, frame = item
             if start is None and ts:
                 start = ts
-            try:
-                message = decode_frame(frame)
-            except DecodeError:
-                message = None
-            if isinstance(message, BookMessage):
-                info = seen.setdefault(message.symbol, _Seen())
-                if info.price_decimals < 0 and message.price_decimals >= 0:
-                    info.price_decimals = message.price_decimals
-                    info.size_decimals = message.size_decimals
-                if not info.last_price and message.bids and message.asks:
-                    info.last_price = (message.bids[0][0] + message.asks[0][0]) / 2
-            elif isinstance(message, TradeMessage) and message.prints:
-                seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1][1]
+            if BOOK_TOPIC in frame:
+                symbol = frame_symbol(frame)
+                info = seen.get(symbol) if symbol is not None else None
+                if info is None or info.price_decimals < 0 or not info.last_price:
+                    self._learn_book(seen, frame)
+            elif TRADE_TOPIC in frame and (symbol := frame_symbol(frame)) is not None:
+                trades.setdefault(symbol, []).append(frame)
+            else:
+                self._learn_other(seen, trades, frame)
             if start is not None and ts - start > self._discovery_ms:
                 break
+        for frames in trades.values():
+            for frame in reversed(frames):
+                if self._learn_trades(seen, frame):
+                    break
         self._seen = seen
         self.first_ms = start
         if start is not None:
             self._now = start
         return seen
+
+    @staticmethod
+    def _learn_book(seen: dict[str, _Seen], frame: bytes) -> None:
+        try:
+            message = decode_frame(frame)
+        except DecodeError:
+            return
+        if isinstance(message, BookMessage):
+            info = seen.setdefault(message.symbol, _Seen())
+            if info.price_decimals < 0 and message.price_decimals >= 0:
+                info.price_decimals = message.price_decimals
+                info.size_decimals = message.size_decimals
+            if not info.last_price and message.bids and message.asks:
+                info.last_price = (message.bids[0][0] + message.asks[0][0]) / 2
+
+    @classmethod
+    def _learn_other(
+        cls, seen: dict[str, _Seen], trades: dict[str, list[bytes]], frame: bytes,
+    ) -> None:
+        """A frame spelt otherwise than the exchange writes: decoded to know what it is."""
+        try:
+            message = decode_frame(frame)
+        except DecodeError:
+            return
+        if isinstance(message, BookMessage):
+            cls._learn_book(seen, frame)
+        elif isinstance(message, TradeMessage):
+            trades.setdefault(message.symbol, []).append(frame)
+
+    @staticmethod
+    def _learn_trades(seen: dict[str, _Seen], frame: bytes) -> bool:
+        try:
+            message = decode_frame(frame)
+        except DecodeError:
+            return False
+        if isinstance(message, TradeMessage) and message.prints:
+            seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1][1]
+            return True
+        return False
 
     def instrument(self, symbol: str) -> Instrument | None:
         """The rules `symbol` trades under in this replay (see the module doc)."""
