@@ -23,7 +23,7 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -120,6 +120,19 @@ class PriceSink(Protocol):
     each, without the `Trade` objects (a replay feeds it every trade)."""
 
     def on_prices(self, symbol: str, prices: Sequence[float]) -> None: ...
+
+
+@runtime_checkable
+class FrameRuns(Protocol):
+    """A feed that hands its frames out in runs, each a plain iterator (a replay): no await
+    per frame."""
+
+    def runs(self) -> AsyncIterator[Iterator[bytes]]: ...
+
+
+async def _runs_of_one(frames: AsyncIterator[bytes]) -> AsyncIterator[tuple[bytes]]:
+    async for frame in frames:
+        yield (frame,)
 
 
 @runtime_checkable
@@ -478,23 +491,27 @@ class TradingEngine:
     async def _feed(self) -> None:
         feed = self.venue.market
         connections = feed.connections
-        async for raw in feed.messages():
-            if feed.connections != connections:
-                if connections:
-                    self._reconnected()
-                connections = feed.connections
-            self.on_frame(raw)
-            now = self.clock_ms()
-            if now >= self._next_housekeeping:
-                self._schedule_housekeeping(now)
-            if self.lockstep:
-                touched, self._account_touched = self._account_touched, False
-                if self._tasks or (
-                    touched and (self._queued is None or self._queued.pending_updates)
+        runs = feed.runs() if isinstance(feed, FrameRuns) else _runs_of_one(feed.messages())
+        async for run in runs:
+            for raw in run:
+                if feed.connections != connections:
+                    if connections:
+                        self._reconnected()
+                    connections = feed.connections
+                self.on_frame(raw)
+                now = self.clock_ms()
+                if now >= self._next_housekeeping:
+                    self._schedule_housekeeping(now)
+                if self.lockstep:
+                    touched, self._account_touched = self._account_touched, False
+                    if self._tasks or (
+                        touched and (self._queued is None or self._queued.pending_updates)
+                    ):
+                        await self._settle()
+                if self._stopped.is_set() or (
+                    self._until_ms is not None and now >= self._until_ms
                 ):
-                    await self._settle()
-            if self._stopped.is_set() or (self._until_ms is not None and now >= self._until_ms):
-                return
+                    return
 
     def _reconnected(self) -> None:
         """The first frame of a new public connection is next: no book from before the drop may
@@ -556,7 +573,10 @@ class TradingEngine:
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol
         if self._price_sink is not None:
-            self._price_sink.on_prices(symbol, [item.p for item in message.items])
+            items = message.items
+            # Most frames carry one trade: a tuple is cheaper to make than a list.
+            prices = (items[0].p,) if len(items) == 1 else [item.p for item in items]
+            self._price_sink.on_prices(symbol, prices)
             if symbol in self.trades:
                 self._account_touched = True
         elif self._trade_sink is not None:

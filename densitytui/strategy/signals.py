@@ -172,7 +172,7 @@ def find_signals(
         if 0.0 <= distance <= rules.bounce_max_distance + HAIR:
             if spike is None:
                 spike = tape.spike(now_ms)
-            if (SignalKind.BOUNCE, density.id) in known:
+            if (SignalKind.BOUNCE, density.id) in known or not _holds(density, spike, rules):
                 continue
             trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
             signal = _bounce(
@@ -299,16 +299,22 @@ def _breakout(
     )
 
 
+def _holds(density: Density, spike: bool, rules: SignalRules) -> bool:
+    """The state of a bounce: little eroded, little eaten, a calm tape."""
+    peak = density.peak_size
+    if density.erosion >= rules.bounce_max_erosion - HAIR or spike:
+        return False
+    return not (peak <= 0.0 or density.eaten / peak >= rules.bounce_max_eaten - HAIR)
+
+
 def _bounce(
     symbol: str, now_ms: int, up: bool, last_price: float, distance: float, density: Density,
     spike: bool, tick: float, rules: SignalRules, trend_reason: str,
 ) -> Signal | None:
+    if not _holds(density, spike, rules):
+        return None
     erosion = density.erosion
     peak = density.peak_size
-    if erosion >= rules.bounce_max_erosion - HAIR or spike:
-        return None
-    if peak <= 0.0 or density.eaten / peak >= rules.bounce_max_eaten - HAIR:
-        return None
     low, high = density_edges(density)
     entry = last_price
     if up:

@@ -181,6 +181,9 @@ class _Holding:
     realized: float = 0.0
     # Every fee paid, opening and closing.
     fees: float = 0.0
+    # The liquidation price and the (steps, margin, entry) it was worked out for: it is asked
+    # on every trade and changes only with a fill.
+    line: tuple[tuple[int, float, float], float] | None = None
 
     @property
     def qty(self) -> float:
@@ -188,9 +191,15 @@ class _Holding:
 
     def liquidation_price(self) -> float:
         """Where the loss leaves only the maintenance margin of the entry notional."""
+        key = (self.steps, self.margin, self.entry)
+        line = self.line
+        if line is not None and line[0] == key:
+            return line[1]
         qty = self.qty
         cushion = (self.margin - MAINTENANCE_MARGIN_RATE * self.entry * qty) / qty
-        return self.entry - cushion * self.side.sign
+        price = self.entry - cushion * self.side.sign
+        self.line = (key, price)
+        return price
 
     def bankruptcy_price(self) -> float:
         """Where the loss equals the margin, on the tick away from the entry."""

@@ -236,11 +236,16 @@ class ReplayMarketData(MarketData):
         self._discovery_ms = discovery_ms
         self._turnover = turnover_24h
         self._yield_every = max(1, yield_every)
-        self._source: Iterator[TimedFrame] = heapq.merge(*self.files, key=itemgetter(0))
+        # Merging one file gives it back as it is, at a cost per frame.
+        self._source: Iterator[TimedFrame] = (
+            iter(self.files[0]) if len(self.files) == 1
+            else heapq.merge(*self.files, key=itemgetter(0))
+        )
         self._ahead: deque[TimedFrame] = deque()
         self._seen: dict[str, _Seen] | None = None
         self._fill: dict[str, tuple[tuple[int, int, bool, int], OrderBook]] = {}
         self._now = 0
+        self._ended = False
         self._closed = False
         self._closing = asyncio.Event()
         self.pace = pace
@@ -408,6 +413,42 @@ class ReplayMarketData(MarketData):
         if pace is not None and not self._closed:
             pace.ended = True
             await self._closing.wait()
+
+    async def runs(self) -> AsyncIterator[Iterator[bytes]]:
+        """`messages` in runs of `yield_every` frames, each run a plain iterator that sets the
+        clock as it hands each frame out: a consumer pays no await per frame, and yields to the
+        loop between runs exactly where `messages` does. A paced replay gives runs of one."""
+        if self.pace is not None:
+            async for frame in self.messages():
+                yield iter((frame,))
+            return
+        self._discover()
+        every = self._yield_every
+        while not self._closed:
+            start = self.frames
+            yield self._run(every)
+            if self._ended:
+                break
+            if self.frames - start == every:
+                if self.on_progress is not None:
+                    self.on_progress(self)
+                await asyncio.sleep(0)
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    def _run(self, size: int) -> Iterator[bytes]:
+        for _ in range(size):
+            if self._closed:
+                return
+            item = self._next()
+            if item is None:
+                self._ended = True
+                return
+            ts, frame = item
+            if ts > self._now:
+                self._now = ts
+            self.frames += 1
+            yield frame
 
     async def close(self) -> None:
         self._closed = True
