@@ -501,7 +501,12 @@ class TradingEngine:
                 self.on_frame(raw)
                 now = self.clock_ms()
                 if now >= self._next_housekeeping:
-                    self._schedule_housekeeping(now)
+                    if self.lockstep and not self._tasks:
+                        # Nothing else is in flight: done here, as its task would be alone.
+                        self._next_housekeeping = now + HOUSEKEEPING_MS
+                        await self._housekeep(now)
+                    else:
+                        self._schedule_housekeeping(now)
                 if self.lockstep:
                     touched, self._account_touched = self._account_touched, False
                     if self._tasks or (
@@ -613,14 +618,18 @@ class TradingEngine:
             reach = self._reaches[symbol] = self._reach_of(symbol)
         last = self._last_price[symbol]
         prev = self._prev_price.get(symbol, last)
-        ask, bid = reach.near(last, prev)
-        if not (ask or bid):
-            return
         trend = reach.trend
         if trend is None:
+            # The trend is judged only once a density of either side is within reach.
+            ask, bid = reach.near(last, prev)
+            if not (ask or bid):
+                return
             trend = reach.trend = self.market.trend(symbol)
-        if (ask and trend is Trend.UP) or (bid and trend is Trend.DOWN):
-            self._find_signals(symbol, now, trend, reach.of(trend), last, prev, started)
+            if not ((ask and trend is Trend.UP) or (bid and trend is Trend.DOWN)):
+                return
+        elif not reach.near_on(trend, last, prev):
+            return
+        self._find_signals(symbol, now, trend, reach.of(trend), last, prev, started)
 
     def _reach_of(self, symbol: str) -> Reach:
         tracker = self.market.tracker(symbol)

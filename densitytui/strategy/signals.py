@@ -215,20 +215,29 @@ class Reach:
         """(an ask, a bid) within reach of the move `prev_price` -> `last_price`: the move
         crosses its near edge the way `find_signals` looks for a breakout (an ask's low from
         below, a bid's high from above), or ends within bounce distance of it."""
+        return self._ask_near(last_price, prev_price), self._bid_near(last_price, prev_price)
+
+    def near_on(self, trend: Trend, last_price: float, prev_price: float) -> bool:
+        """A density of `trend`'s side within reach (`near`); none under a FLAT trend."""
+        if trend is Trend.UP:
+            return self._ask_near(last_price, prev_price)
+        return trend is Trend.DOWN and self._bid_near(last_price, prev_price)
+
+    def _ask_near(self, last_price: float, prev_price: float) -> bool:
         reach = self.distance
-        ask = False
         for density in self.asks:
             near = density.price_low if density.price_low > 0.0 else density.price
             if prev_price < near <= last_price or 0.0 <= (near - last_price) / near <= reach:
-                ask = True
-                break
-        bid = False
+                return True
+        return False
+
+    def _bid_near(self, last_price: float, prev_price: float) -> bool:
+        reach = self.distance
         for density in self.bids:
             near = density.price_high if density.price_high > 0.0 else density.price
             if prev_price > near >= last_price or 0.0 <= (last_price - near) / near <= reach:
-                bid = True
-                break
-        return ask, bid
+                return True
+        return False
 
 
 def _trend_reason(trend: Trend, change_24h_pct: float | None) -> str:
