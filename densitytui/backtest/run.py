@@ -133,12 +133,13 @@ async def replay_engine(
     journal: Journal,
     instruments: Sequence[Instrument] = (),
     pace: ReplayPace | None = None,
-    store_history: bool = True,
+    scratch_journal: bool = False,
     engine_type: type[TradingEngine] = TradingEngine,
 ) -> TradingEngine:
     """The trading engine on a replay of `files` (lockstep, recorded time) with a paper account
-    that fills against the replay's look-ahead book; not started. `store_history`: whether the
-    journal gets the density history (a watched replay's store is kept; a backtest's is not).
+    that fills against the replay's look-ahead book; not started. `scratch_journal`: the journal
+    is thrown away after the run (a backtest's; a watched replay's store is kept), see
+    `TradingEngine`.
     `engine_type`: a subclass to run instead (a test's reference engine)."""
     settings = config.backtest
     market = MarketEngine(config, changes)
@@ -153,7 +154,7 @@ async def replay_engine(
     )
     return engine_type(
         config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,
-        lockstep=True, store_history=store_history,
+        lockstep=True, scratch_journal=scratch_journal,
     )
 
 
@@ -169,7 +170,7 @@ async def _run(
     store = await open_scratch_store(config)
     try:
         engine = await replay_engine(
-            config, files, changes, store, given, store_history=False,
+            config, files, changes, store, given, scratch_journal=True,
         )
     except BaseException:
         await store.close()

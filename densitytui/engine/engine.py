@@ -194,7 +194,7 @@ class TradingEngine:
         change_24h: dict[str, float] | None = None,
         market: MarketEngine | None = None,
         lockstep: bool = False,
-        store_history: bool = True,
+        scratch_journal: bool = False,
     ) -> None:
         self.config = config
         self.venue = venue
@@ -278,10 +278,11 @@ class TradingEngine:
         self._housekeeping: asyncio.Task[None] | None = None
         self._snapshot_version = 0
         self._account_idle = asyncio.Event()
-        # Density lifecycle steps waiting to be stored (in batches, by the housekeeping). A
-        # backtest, whose store is thrown away unread but for its trades, keeps none.
+        # A journal thrown away after the run, read back for its trades only (a backtest's):
+        # no density history and no state for a restart (safety, paper account) go to it.
+        self._scratch_journal = scratch_journal
+        # Density lifecycle steps waiting to be stored (in batches, by the housekeeping).
         self._density_events: list[DensityEvent] = []
-        self._store_history = store_history
         self._next_prune = 0
         # A trade reached a paper account holding a position there (a stop may have fired; an
         # account that says how many updates it queued tells whether one did).
@@ -552,7 +553,7 @@ class TradingEngine:
             return
         events = self.market.on_message(message)
         if events:
-            if self._store_history:
+            if not self._scratch_journal:
                 self._density_events.extend(events)
             self._reaches.clear()
         kind = type(message)
@@ -1215,6 +1216,8 @@ class TradingEngine:
             self._store_failed(exc)
 
     async def _save_state(self) -> None:
+        if self._scratch_journal:
+            return
         try:
             await self.journal.set_state(
                 self._key(STATE_SAFETY), self.safety.to_state(), self.clock_ms(),
@@ -1225,7 +1228,7 @@ class TradingEngine:
 
     async def _save_account(self) -> None:
         account = self.exchange
-        if isinstance(account, StatefulAccount):
+        if isinstance(account, StatefulAccount) and not self._scratch_journal:
             await self.journal.set_state(
                 self._key(STATE_PAPER), account.export_state(), self.clock_ms(),
             )

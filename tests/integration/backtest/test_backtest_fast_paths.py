@@ -2,11 +2,11 @@
 
 The run as `densitytui backtest` makes it (signals looked for only when price is within reach of
 a density that can signal, repeats not made, the paper broker fed prices, the engine settling
-only when the account queued an update, no density history, the journal on the loop's thread)
-against a reference engine that looks for signals on every evaluation among all densities and
-drops repeats afterwards, as the engine did before, journaling to the app's own SQLite store
-with the density history. Every signal, decision, order, fill, position and its events, and
-every logged event, must be the same.
+only when the account queued an update, a scratch journal on the loop's thread: no density
+history, no state kept for a restart) against a reference engine that looks for signals on
+every evaluation among all densities and drops repeats afterwards, as the engine did before,
+journaling everything to the app's own SQLite store. Every signal, decision, order, fill,
+position and its events, and every logged event, must be the same.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ async def _run(config: Config, files: list[Path], changes: dict[str, float], db:
         )
     else:
         store = await open_scratch_store(run_config)
-        engine = await replay_engine(run_config, files, changes, store, store_history=False)
+        engine = await replay_engine(run_config, files, changes, store, scratch_journal=True)
     try:
         await engine.start()
         await engine.run()
@@ -97,6 +97,9 @@ async def _run(config: Config, files: list[Path], changes: dict[str, float], db:
         await engine.stop()
         journal = await _journal(store)
         journal["history"] = len(await store.density_events(limit=ALL))
+        journal["state"] = [
+            await store.get_state(f"{key}:replay") for key in ("safety", "paper_account")
+        ]
         return journal
     finally:
         await engine.stop()
@@ -133,5 +136,7 @@ def test_fast_backtest_decides_as_the_reference(
     assert reference["signals"], "the case should make signals"
     assert fast.pop("history") == 0
     assert reference.pop("history") > 0
+    assert fast.pop("state") == [None, None]
+    assert None not in reference.pop("state")
     for part in reference:
         assert fast[part] == reference[part], part
