@@ -255,9 +255,11 @@ class TradingEngine:
         # Per symbol, the densities a signal can come from and the trend, once asked (`Reach`).
         # A trade moves price but changes no density's side, confirmation or frozen flag without
         # a density event, nor the trend (judged on the book and the 24 h change): kept until a
-        # book or ticker message of the symbol, a density event, a reconnection or a symbol
-        # forgotten.
+        # ticker message of the symbol, a reconnection or a symbol forgotten, and while the
+        # tracker's `revision` is the one the reach was made at (`_reach_revisions`: checked
+        # after a book message or a density event); a book message drops only its trend.
         self._reaches: dict[str, Reach] = {}
+        self._reach_revisions: dict[str, int] = {}
         self._busy: set[str] = set()
         self._leverage_set: set[str] = set()
         self._margin_ok = True
@@ -552,18 +554,18 @@ class TradingEngine:
             self.market.stats.malformed[exc.kind] += 1
             return
         events = self.market.on_message(message)
-        if events:
-            if not self._scratch_journal:
-                self._density_events.extend(events)
-            self._reaches.clear()
+        if events and not self._scratch_journal:
+            self._density_events.extend(events)
         kind = type(message)
         if kind is TradeMessage:
             self._last_data_ms = self.receive_ms()
+            if events:
+                self._check_reach(message.symbol, False)
             self._on_trades(message, started)
         elif kind is BookMessage:
             self._last_data_ms = self.receive_ms()
             symbol = message.symbol
-            self._reaches.pop(symbol, None)
+            self._check_reach(symbol, True)
             if symbol in self._last_price:
                 now = message.ts
                 if now - self._last_eval.get(symbol, 0) >= self.config.engine.eval_interval_ms:
@@ -575,6 +577,18 @@ class TradingEngine:
                 self._mark_sink.on_mark(message.symbol, mark, message.ts)
                 if message.symbol in self.trades:
                     self._account_touched = True
+
+    def _check_reach(self, symbol: str, book_moved: bool) -> None:
+        """Keep `symbol`'s reach while its densities stand (the tracker's revision), without
+        its trend when the book moved."""
+        reach = self._reaches.get(symbol)
+        if reach is None:
+            return
+        tracker = self.market.tracker(symbol)
+        if tracker is None or tracker.revision != self._reach_revisions[symbol]:
+            del self._reaches[symbol]
+        elif book_moved:
+            reach.trend = None
 
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol
@@ -634,6 +648,7 @@ class TradingEngine:
 
     def _reach_of(self, symbol: str) -> Reach:
         tracker = self.market.tracker(symbol)
+        self._reach_revisions[symbol] = tracker.revision if tracker else -1
         return Reach(tracker.densities() if tracker else [], self._rules_of(symbol)[0])
 
     def _find_signals(

@@ -322,6 +322,7 @@ class DensityTracker:
         "last_price",
         "last_ts",
         "member_notional",
+        "revision",
         "rules",
         "symbol",
         "threshold",
@@ -370,6 +371,10 @@ class DensityTracker:
         self.last_ts = 0
         # The last traded price: where "price" is when a density's walls go.
         self.last_price = 0.0
+        # Bumped when a density starts or stops being live, is confirmed, or is frozen or
+        # thawed: a view of which densities can signal holds while it stands (a density whose
+        # walls went is no longer live before its gone event, which waits for late trades).
+        self.revision = 0
         self._tick_given = tick is not None
         self.tick = tick
         self._clusters = tick is not None and rules.cluster_range > 0.0
@@ -415,6 +420,7 @@ class DensityTracker:
         if frozen == self._frozen:
             return
         self._frozen = frozen
+        self.revision += 1
         if not frozen:
             due = ts + self.rules.min_lifetime_ms
             for tracked in self._unconfirmed:
@@ -976,6 +982,7 @@ class DensityTracker:
         for price in run:
             st.owner[price] = tracked
         self.tracked.append(tracked)
+        self.revision += 1
         self._keep_in_range(weighted)
         self._untested.append(tracked)
         confirmed = self.rules.min_lifetime_ms <= 0 and not self._frozen
@@ -1029,6 +1036,7 @@ class DensityTracker:
             count += 1
         if count:
             del waiting[:count]
+            self.revision += 1
         self._schedule_confirm()
 
     def _schedule_confirm(self) -> None:
@@ -1043,6 +1051,7 @@ class DensityTracker:
                 del owner[price]
         tracked.density.last_seen = ts
         self.tracked.remove(tracked)
+        self.revision += 1
         if tracked in self._unconfirmed:
             self._unconfirmed.remove(tracked)
             self._schedule_confirm()

@@ -413,6 +413,30 @@ def test_confirmation_after_min_lifetime_in_message_time() -> None:
     assert market.only().confirmed
 
 
+def test_revision_moves_with_what_can_signal_and_only_then() -> None:
+    market = Market()
+    tracker = market.tracker
+    start = tracker.revision
+    market.delta({"99.5": "12"}, ts=5_000)
+    appeared = tracker.revision
+    assert appeared > start
+    market.delta({"99.5": "11"}, ts=5_100)  # a size change: the same densities
+    market.trades((5_150, 100.5, 0.1, True), ts=5_150)
+    assert tracker.revision == appeared
+    market.trades((15_100, 100.5, 0.1, True), ts=15_100)  # confirmed
+    confirmed = tracker.revision
+    assert confirmed > appeared
+    tracker.set_frozen(True, 15_200)
+    tracker.set_frozen(False, 15_300)
+    assert kinds(market.take()) == [DensityEventKind.CHANGED] * 2
+    thawed = tracker.revision
+    assert thawed >= confirmed + 2
+    # Its walls go: no longer live at once, though its gone event waits for late trades.
+    assert market.delta({"99.5": "0"}, ts=15_400) == []
+    assert tracker.densities() == []
+    assert tracker.revision > thawed
+
+
 def test_changed_is_reported_on_material_size_changes_only() -> None:
     market = Market()
     market.delta({"99.5": "20"})
