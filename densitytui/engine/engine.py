@@ -495,30 +495,33 @@ class TradingEngine:
         feed = self.venue.market
         connections = feed.connections
         runs = feed.runs() if isinstance(feed, FrameRuns) else _runs_of_one(feed.messages())
+        on_frame = self.on_frame
+        clock = self.clock_ms
+        stopped = self._stopped
         async for run in runs:
+            lockstep = self.lockstep
+            until = self._until_ms
             for raw in run:
                 if feed.connections != connections:
                     if connections:
                         self._reconnected()
                     connections = feed.connections
-                self.on_frame(raw)
-                now = self.clock_ms()
+                on_frame(raw)
+                now = clock()
                 if now >= self._next_housekeeping:
-                    if self.lockstep and not self._tasks:
+                    if lockstep and not self._tasks:
                         # Nothing else is in flight: done here, as its task would be alone.
                         self._next_housekeeping = now + HOUSEKEEPING_MS
                         await self._housekeep(now)
                     else:
                         self._schedule_housekeeping(now)
-                if self.lockstep:
+                if lockstep and (self._tasks or self._account_touched):
                     touched, self._account_touched = self._account_touched, False
                     if self._tasks or (
                         touched and (self._queued is None or self._queued.pending_updates)
                     ):
                         await self._settle()
-                if self._stopped.is_set() or (
-                    self._until_ms is not None and now >= self._until_ms
-                ):
+                if stopped.is_set() or (until is not None and now >= until):
                     return
 
     def _reconnected(self) -> None:

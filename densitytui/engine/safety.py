@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 DAY_MS = 86_400_000
@@ -14,7 +15,13 @@ STATE_VERSION = 1
 
 def utc_day(now_ms: int) -> str:
     """The UTC date of `now_ms`, as the daily loss limit counts days."""
-    return datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y-%m-%d")
+    return _day_name(now_ms // DAY_MS)
+
+
+@lru_cache(maxsize=4)
+def _day_name(day: int) -> str:
+    """Asked once a second of market time: a date is formatted once a day."""
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(slots=True)

@@ -23,6 +23,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 # Bybit history members: 2024-12-01_XRPUSDT_ob500.data; also plain NDJSON members.
 MEMBER_PATTERN = re.compile(r"(_ob\d+\.data|\.jsonl|\.ndjson|\.json|\.data)$")
+# Bytes read (decompressed) at a time.
+READ_BLOCK = 1 << 20
 
 
 class RecordingError(Exception):
@@ -63,34 +65,47 @@ class Recording:
         return min(1.0, raw.tell() / self.size)
 
     def __iter__(self) -> Iterator[bytes]:
+        for block in self.blocks():
+            yield from block
+
+    def blocks(self) -> Iterator[list[bytes]]:
+        """The frames in lists, as read: for a reader that pays per item handed out."""
         try:
             with self.path.open("rb") as raw:
                 self._raw = raw
                 if self.kind == "gzip":
                     with gzip.GzipFile(fileobj=raw) as lines:
-                        yield from _frames(lines)
+                        yield from _blocks(lines)
                 elif self.kind == "zip":
-                    yield from self._zip_frames(raw)
+                    yield from self._zip_blocks(raw)
                 else:
-                    yield from _frames(raw)
+                    yield from _blocks(raw)
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
             raise RecordingError(self.path, _reason(exc)) from None
 
-    def _zip_frames(self, raw: BinaryIO) -> Iterator[bytes]:
+    def _zip_blocks(self, raw: BinaryIO) -> Iterator[list[bytes]]:
         with zipfile.ZipFile(raw) as archive:
             names = sorted(n for n in archive.namelist() if MEMBER_PATTERN.search(n))
             if not names:
                 raise RecordingError(self.path, "the zip holds no *_obNNN.data or .jsonl file")
             for name in names:
                 with archive.open(name) as member:
-                    yield from _frames(member)
+                    yield from _blocks(member)
 
 
-def _frames(lines: BinaryIO) -> Iterator[bytes]:
-    for line in lines:
-        line = line.strip()
-        if line:
-            yield line
+def _blocks(stream: BinaryIO) -> Iterator[list[bytes]]:
+    """The stream's non-blank lines, stripped, a block's worth at a time: a readline per frame
+    costs as much as decompressing the file."""
+    rest = b""
+    while block := stream.read(READ_BLOCK):
+        lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+        rest = lines.pop()
+        frames = [line for line in map(bytes.strip, lines) if line]
+        if frames:
+            yield frames
+    rest = rest.strip()
+    if rest:
+        yield [rest]
 
 
 def _reason(exc: BaseException) -> str:

@@ -118,11 +118,14 @@ class ReplayFile:
             yield from read_trade_history(self.path, self.trade_stats)
         else:
             last = 0
-            for frame in self.recording:
-                ts = frame_time(frame)
-                if ts is not None:
-                    last = ts
-                yield last, frame
+            search = TIME_FIELD.search
+            for block in self.recording.blocks():
+                for frame in block:
+                    # `frame_time`, inline: this runs once per frame of a backtest.
+                    found = search(frame)
+                    if found is not None:
+                        last = int(found.group(1))
+                    yield last, frame
         self.done = True
 
 
@@ -437,10 +440,13 @@ class ReplayMarketData(MarketData):
             self.on_progress(self)
 
     def _run(self, size: int) -> Iterator[bytes]:
+        ahead = self._ahead
+        source = self._source
         for _ in range(size):
             if self._closed:
                 return
-            item = self._next()
+            # `_next`, inline: this runs once per frame of a backtest.
+            item = ahead.popleft() if ahead else next(source, None)
             if item is None:
                 self._ended = True
                 return

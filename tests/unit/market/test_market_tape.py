@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from densitytui.config import TapeSection
@@ -42,6 +44,40 @@ def test_volume_spike_against_the_baseline_average() -> None:
     assert not tape.spike(START + 57_000)
     tape.on_prints([(START + 58_000, 10.0, 20.0, False)])  # 200 USDT at once
     assert tape.spike(START + 58_500)
+
+
+def test_spike_agrees_with_the_trades_counted_again_after_every_message() -> None:
+    """Against a plain count over every trade kept (whole-number notionals, so sums are
+    exact): short-window volume above spike_factor x its share of the baseline volume, both
+    windows ending with the 100 ms bucket of `now`. Asked after every message, and sometimes
+    asked twice or after a silence, as the engine does."""
+    rng = random.Random(7)
+    section = TapeSection(spike_baseline_s=20, spike_factor=2.5, velocity_short_s=2)
+    tape = Tape(section)
+    short_buckets, base_buckets = 20, 200
+    trades: list[tuple[int, float, float, bool]] = []
+    now = START
+    spikes = 0
+    for _ in range(3_000):
+        now += rng.choice((0, 7, 40, 100, 350, 2_000, 9_000))
+        batch = [
+            (now, float(rng.randint(90, 110)), float(rng.choice((1, 2, 5, 60))), rng.random() < 0.5)
+            for _ in range(rng.randint(1, 3))
+        ]
+        tape.on_prints(batch)
+        trades += batch
+        # Time never goes backwards (Tape's contract): a later question moves `now` on.
+        for asked in (now, now + rng.choice((0, 0, 150, 5_000))):
+            now = asked
+            bucket = asked // 100
+            short = sum(p * s for t, p, s, _ in trades if bucket - short_buckets < t // 100 <= bucket)
+            base = sum(p * s for t, p, s, _ in trades if bucket - base_buckets < t // 100 <= bucket)
+            average = base * short_buckets / base_buckets
+            expected = short > 2.5 * average and average > 0.0
+            assert tape.spike(asked) is expected, (asked, short, base)
+            spikes += expected
+            trades = [t for t in trades if t[0] // 100 > bucket - base_buckets]
+    assert 0 < spikes < 6_000  # both answers were met
 
 
 def test_local_range_over_hours_and_prior_range_without_the_current_minute() -> None:
