@@ -347,6 +347,23 @@ class OrderBook:
                         changes.append((side, price, old, 0.0))
         ladder.total = total
 
+    def copy_from(self, other: OrderBook) -> None:
+        """Become a copy of `other`'s levels and sequence, valid if it is: a private book to
+        apply deltas on (a replay's fill book), without re-reading every level as a snapshot."""
+        for mine, theirs in ((self.bids, other.bids), (self.asks, other.asks)):
+            mine.prices = theirs.prices[:]
+            mine._size = theirs._size.copy()
+            mine.total = theirs.total
+        self.changes.clear()
+        self.unseen = []
+        self.last_u = other.last_u
+        self.seq = other.seq
+        self.ts = other.ts
+        self.valid = other.valid
+        self.stale_run = 0
+        self.price_decimals = other.price_decimals
+        self.size_decimals = other.size_decimals
+
     def invalidate(self) -> None:
         """Mark the book unusable until the next snapshot (e.g. on a lost connection)."""
         self.valid = False

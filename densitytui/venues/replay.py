@@ -488,10 +488,7 @@ class ReplayMarketData(MarketData):
         if not live.valid:
             book.invalidate()
             return book
-        book.apply_message(BookMessage(
-            symbol, live.depth, True, live.bids.top(len(live.bids)), live.asks.top(len(live.asks)),
-            live.last_u, live.seq, live.ts, live.ts,
-        ))
+        book.copy_from(live)
         if self.latency_ms <= 0:
             return book
         needle = symbol.encode()

@@ -242,6 +242,31 @@ def test_top_of_book_queries_and_exact_strings() -> None:
     assert book.bids.volume_between(200.0, 300.0) == 0.0
 
 
+def test_a_copy_follows_the_next_deltas_alone_and_leaves_its_source_as_it_was() -> None:
+    snapshot = ([["100.10", "1.500"], ["100.00", "2.000"]], [["100.20", "3.000"]])
+    delta = ([["100.10", "0"], ["99.90", "0.700"]], [["100.20", "2.500"], ["100.40", "1.000"]])
+    source = OrderBook("TEST", depth=50)
+    source.apply(True, *snapshot, 7, 70, 1_000)
+    copy = OrderBook("TEST", depth=50)
+    copy.copy_from(source)
+    assert copy.valid and copy.last_u == 7 and copy.raw_top(5) == source.raw_top(5)
+    assert copy.apply(False, *delta, 8, 80, 1_100) is ApplyResult.APPLIED
+    # The copy moved on like a book that read both messages; its source did not.
+    both = OrderBook("TEST", depth=50)
+    both.apply(True, *snapshot, 7, 70, 1_000)
+    both.apply(False, *delta, 8, 80, 1_100)
+    assert copy.raw_top(5) == both.raw_top(5)
+    assert copy.asks.total == pytest.approx(3.5) and copy.bids.total == pytest.approx(2.7)
+    assert source.raw_top(5) == {
+        "bids": [["100.10", "1.500"], ["100.00", "2.000"]], "asks": [["100.20", "3.000"]],
+    }
+    assert source.last_u == 7 and source.asks.total == pytest.approx(3.0)
+    invalid = OrderBook("TEST")
+    invalid.apply(False, [], [], 5, 0, 0)
+    copy.copy_from(invalid)
+    assert not copy.valid and copy.best_bid() is None
+
+
 def test_changes_list_touched_levels_and_watch_notional_filters_small_ones() -> None:
     book = OrderBook("TEST", watch_notional=0.0)
     book.apply(True, [["100", "1"]], [["101", "1"]], 1, 0, 1)
