@@ -572,7 +572,10 @@ class TradingEngine:
             if symbol in self._last_price:
                 now = message.ts
                 if now - self._last_eval.get(symbol, 0) >= self.config.engine.eval_interval_ms:
-                    self._evaluate(symbol, now, started)
+                    last = self._last_price[symbol]
+                    self._evaluate(
+                        symbol, now, started, last, self._prev_price.get(symbol, last),
+                    )
         elif kind is TickerMessage:
             self._reaches.pop(message.symbol, None)
             mark = message.fields.get("mark_price")
@@ -610,15 +613,16 @@ class TradingEngine:
         prints = message.prints
         if not prints:
             return
-        first, last = prints[0][1], prints[-1][1]
-        self._prev_price[symbol] = self._last_price.get(symbol, first)
+        last = prints[-1][1]
+        prev = self._last_price.get(symbol, prints[0][1])
+        self._prev_price[symbol] = prev
         self._last_price[symbol] = last
         prices = self._prices.get(symbol)
         if prices is None:
             prices = self._prices[symbol] = deque(maxlen=SPARKLINE_POINTS)
         prices.append(last)
         now = message.ts
-        self._evaluate(symbol, now, started)
+        self._evaluate(symbol, now, started, last, prev)
         trade = self.trades.get(symbol)
         if (
             trade is not None and not trade.closing
@@ -627,15 +631,15 @@ class TradingEngine:
             trade.last_exit_check = now
             self._check_exits(trade, now, last)
 
-    def _evaluate(self, symbol: str, now: int, started: float) -> None:
+    def _evaluate(
+        self, symbol: str, now: int, started: float, last: float, prev: float,
+    ) -> None:
         """Judge `symbol` now: skipped when price is within reach of no density that could
         signal (`Reach`: the look would find nothing and ask the tape nothing)."""
         self._last_eval[symbol] = now
         reach = self._reaches.get(symbol)
         if reach is None:
             reach = self._reaches[symbol] = self._reach_of(symbol)
-        last = self._last_price[symbol]
-        prev = self._prev_price.get(symbol, last)
         trend = reach.trend
         if trend is None:
             # The trend is judged only once a density of either side is within reach.
