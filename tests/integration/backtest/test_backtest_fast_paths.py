@@ -32,7 +32,9 @@ class EveryEvaluation(TradingEngine):
     """The reference: every evaluation asks `find_signals` about every density of the symbol,
     then drops the signals already shown (the engine's evaluation before `Reach`)."""
 
-    def _evaluate(self, symbol: str, now: int, started: float) -> None:
+    def _evaluate(
+        self, symbol: str, now: int, started: float, last: float, prev: float,
+    ) -> None:
         self._last_eval[symbol] = now
         tracker = self.market.tracker(symbol)
         if tracker is None or not tracker.densities():
@@ -43,9 +45,8 @@ class EveryEvaluation(TradingEngine):
         instrument = self.instruments.get(symbol)
         tape = self.market.tape(symbol)
         assert tape is not None
-        last = self._last_price[symbol]
         found = find_signals(
-            symbol, now, trend, last, self._prev_price.get(symbol, last), tracker.densities(),
+            symbol, now, trend, last, prev, tracker.densities(),
             tape, instrument.tick_size if instrument else 0.0, self._rules_of(symbol)[0],
             book_valid=self.market.book_valid(symbol),
             change_24h_pct=self.market.change_24h(symbol),
