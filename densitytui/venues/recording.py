@@ -100,7 +100,7 @@ def _blocks(stream: BinaryIO) -> Iterator[list[bytes]]:
     while block := stream.read(READ_BLOCK):
         lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
         rest = lines.pop()
-        frames = [line for line in map(bytes.strip, lines) if line]
+        frames = list(filter(None, map(bytes.strip, lines)))
         if frames:
             yield frames
     rest = rest.strip()
