@@ -7,7 +7,9 @@ Window figures therefore have a resolution of 100 ms: "the last 3 s" means the 3
 to and including the one that holds `now`. Highs and lows over hours live in one-minute
 buckets (at most 60 x the longest `range_hours` of them), seeded from klines when the venue
 has them. Nothing older than the longest window is kept. Time is the trades' own (ms); queries
-take `now` from the caller and assume it never goes backwards.
+take `now` from the caller and assume it never goes backwards. A query folds the queued
+trades in (the same sums whenever that happens) and expires nothing (buckets expire as later
+ones close), so asking more or less often never moves a later answer.
 
 Volumes are notional (price x size, USDT), so figures compare across symbols. Only trades
 that took liquidity from the visible book come in: block trades and RPI trades are neither
@@ -60,6 +62,24 @@ class _Window:
             # Clears the rounding residue that subtraction leaves behind.
             self.buy = 0.0
             self.sell = 0.0
+
+    def sums(self, now_bucket: int) -> tuple[float, float]:
+        """(buy, sell) over the window ending at `now_bucket`, leaving the window as it is:
+        the numbers `expire` would leave (the same subtractions in the same order), so a
+        question never changes a later answer."""
+        buy = self.buy
+        sell = self.sell
+        oldest = now_bucket - self.span
+        buckets = self.buckets
+        if buckets and buckets[0][0] <= oldest:
+            for bucket, old_buy, old_sell in buckets:
+                if bucket > oldest:
+                    break
+                buy -= old_buy
+                sell -= old_sell
+            else:
+                return 0.0, 0.0
+        return buy, sell
 
 
 class Tape:
@@ -179,9 +199,7 @@ class Tape:
         """(buy, sell) notional in `window` ending at `now`, the open bucket included."""
         self._fold()
         now_bucket = now // BUCKET_MS
-        window.expire(now_bucket)
-        buy = window.buy
-        sell = window.sell
+        buy, sell = window.sums(now_bucket)
         if now_bucket - window.span < self._bucket <= now_bucket:
             buy += self._buy
             sell += self._sell
@@ -213,14 +231,8 @@ class Tape:
         now_bucket = now // BUCKET_MS
         short = self._short
         baseline = self._baseline
-        if short.buckets and short.buckets[0][0] <= now_bucket - short.span:
-            short.expire(now_bucket)
-        if baseline.buckets and baseline.buckets[0][0] <= now_bucket - baseline.span:
-            baseline.expire(now_bucket)
-        buy = short.buy
-        sell = short.sell
-        base_buy = baseline.buy
-        base_sell = baseline.sell
+        buy, sell = short.sums(now_bucket)
+        base_buy, base_sell = baseline.sums(now_bucket)
         bucket = self._bucket
         if now_bucket - short.span < bucket <= now_bucket:
             buy += self._buy

@@ -139,9 +139,8 @@ def find_signals(
 
     `change_24h_pct`, when given, only adds its figure to the trend reason. Signals whose
     (kind, density id) is in `known` (the caller keeps one per pair and has it) are left out
-    without being made. The tape is asked for a spike exactly as without `known` (the question
-    moves its windows on); a known breakout's prior range is not asked (that only folds queued
-    trades in, which the next question does the same way)."""
+    without being made. The tape is asked only what a signal still to be made needs (its
+    questions change nothing, so fewer of them cannot change a later answer)."""
     if trend is Trend.FLAT or not book_valid or last_price <= 0.0 or tick <= 0.0:
         return []
     up = trend is Trend.UP
@@ -172,9 +171,11 @@ def find_signals(
                     continue
         distance = (near - last_price) / near if up else (last_price - near) / near
         if 0.0 <= distance <= rules.bounce_max_distance + HAIR:
+            if (SignalKind.BOUNCE, density.id) in known or not _calm_wall(density, rules):
+                continue
             if spike is None:
                 spike = tape.spike(now_ms)
-            if (SignalKind.BOUNCE, density.id) in known or not _holds(density, spike, rules):
+            if spike:
                 continue
             trend_reason = trend_reason or _trend_reason(trend, change_24h_pct)
             signal = _bounce(
@@ -312,8 +313,13 @@ def _breakout(
 
 def _holds(density: Density, spike: bool, rules: SignalRules) -> bool:
     """The state of a bounce: little eroded, little eaten, a calm tape."""
+    return not spike and _calm_wall(density, rules)
+
+
+def _calm_wall(density: Density, rules: SignalRules) -> bool:
+    """A bounce's wall: little eroded, little eaten (the tape is asked apart, only if so)."""
     peak = density.peak_size
-    if density.erosion >= rules.bounce_max_erosion - HAIR or spike:
+    if density.erosion >= rules.bounce_max_erosion - HAIR:
         return False
     return not (peak <= 0.0 or density.eaten / peak >= rules.bounce_max_eaten - HAIR)
 

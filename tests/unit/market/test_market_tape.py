@@ -46,7 +46,7 @@ def test_volume_spike_against_the_baseline_average() -> None:
     assert tape.spike(START + 58_500)
 
 
-def test_spike_agrees_with_the_trades_counted_again_after_every_message() -> None:
+def test_spike_agrees_with_the_trades_counted_again_and_questions_change_nothing() -> None:
     """Against a plain count over every trade kept (whole-number notionals, so sums are
     exact): short-window volume above spike_factor x its share of the baseline volume, both
     windows ending with the 100 ms bucket of `now`. Asked after every message, and sometimes
@@ -54,6 +54,8 @@ def test_spike_agrees_with_the_trades_counted_again_after_every_message() -> Non
     rng = random.Random(7)
     section = TapeSection(spike_baseline_s=20, spike_factor=2.5, velocity_short_s=2)
     tape = Tape(section)
+    # Fed the same trades, asked only now and then: its answers must be the same to the bit.
+    seldom = Tape(section)
     short_buckets, base_buckets = 20, 200
     trades: list[tuple[int, float, float, bool]] = []
     now = START
@@ -65,6 +67,7 @@ def test_spike_agrees_with_the_trades_counted_again_after_every_message() -> Non
             for _ in range(rng.randint(1, 3))
         ]
         tape.on_prints(batch)
+        seldom.on_prints(batch)
         trades += batch
         # Time never goes backwards (Tape's contract): a later question moves `now` on.
         for asked in (now, now + rng.choice((0, 0, 150, 5_000))):
@@ -75,9 +78,36 @@ def test_spike_agrees_with_the_trades_counted_again_after_every_message() -> Non
             average = base * short_buckets / base_buckets
             expected = short > 2.5 * average and average > 0.0
             assert tape.spike(asked) is expected, (asked, short, base)
+            velocity = tape.velocity_short(asked)
+            if rng.random() < 0.1:
+                assert seldom.spike(asked) is expected
+                assert seldom.velocity_short(asked) == velocity
+                assert seldom.velocity_long(asked) == tape.velocity_long(asked)
             spikes += expected
             trades = [t for t in trades if t[0] // 100 > bucket - base_buckets]
     assert 0 < spikes < 6_000  # both answers were met
+
+
+def test_a_tape_asked_often_answers_to_the_bit_as_one_asked_seldom() -> None:
+    """Notionals with rounding (prices of many decimals): window sums depend on the order of
+    their additions and subtractions, which questions must not change."""
+    rng = random.Random(8)
+    section = TapeSection(spike_baseline_s=20, spike_factor=1.5, velocity_short_s=2)
+    often, seldom = Tape(section), Tape(section)
+    now = START
+    compared = 0
+    for step in range(4_000):
+        now += rng.choice((3, 40, 100, 250, 1_500, 4_000))
+        batch = [(now, rng.uniform(90, 110), rng.uniform(0.001, 3.0), rng.random() < 0.5)]
+        often.on_prints(batch)
+        seldom.on_prints(batch)
+        figures = (often.spike(now), often.velocity_short(now), often.velocity_long(now),
+                   often.taker_volume(now))
+        if step % 17 == 0:
+            compared += 1
+            assert figures == (seldom.spike(now), seldom.velocity_short(now),
+                               seldom.velocity_long(now), seldom.taker_volume(now))
+    assert compared > 200
 
 
 def test_local_range_over_hours_and_prior_range_without_the_current_minute() -> None:
