@@ -28,10 +28,15 @@ class EventsLog(RichLog):
         height: 1fr;
         background: $surface;
         scrollbar-size-vertical: 1;
+        overflow-x: hidden;
     }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
+        # Long lines are cut at the pane's edge, as they were shown before, but without a
+        # horizontal scrollbar: the log scrolling down on every write repainted that bar across
+        # the pane's whole width, about a tenth of all the app wrote to the terminal. The log
+        # pane (`l`) and the log file keep every message whole.
         super().__init__(id=id, wrap=False, max_lines=MAX_LINES, auto_scroll=True)
         self.seq = 0
 

@@ -221,12 +221,18 @@ class Ladder(Widget):
             level_style += self._style(f"ladder--{side}-density-{row.intensity}")
         if row.frozen:
             level_style += self._style("ladder--frozen")
-        segments = [
-            Segment(row.price[:price_width].rjust(price_width), level_style),
-            Segment(" ", base),
-            Segment(row.size[:size_width].rjust(size_width), level_style),
-            Segment(" ", base),
-        ]
+        price = row.price[:price_width].rjust(price_width)
+        size = row.size[:size_width].rjust(size_width)
+        if row.intensity:
+            # A density's highlight covers its price and size, not the gaps between them.
+            segments = [
+                Segment(price, level_style), Segment(" ", base),
+                Segment(size, level_style), Segment(" ", base),
+            ]
+        else:
+            # On the surface's own background a gap looks the same in either style: one span
+            # instead of four writes a third less of the row to the terminal.
+            segments = [Segment(f"{price} {size} ", level_style)]
         segments.extend(self._area_segments(row, side, self._area_width(width)))
         return Strip(segments).adjust_cell_length(width, base)
 

@@ -3,7 +3,9 @@
 The engine's snapshot is rebuilt a few times a second; repainting a whole table each time would
 flicker and cost CPU. `sync` diffs the new rows against what is shown: a new set or order of keys
 rebuilds the rows (keeping the cursor on its key), otherwise only changed cells are updated, all
-inside one `batch_update()`.
+inside one `batch_update()`, and only their rows are repainted: `DataTable.update_cell` repaints
+the whole table (and its scrollbar) for every cell, which was most of what the tables wrote to the
+terminal and a good part of each frame's time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from densitytui.config import KeysSection
 
@@ -71,12 +74,8 @@ class SyncedTable(DataTable[Cell]):
             if not changed:
                 return
             with self.app.batch_update():
-                columns = list(self.columns)
                 for key, cells in changed:
-                    old = self._shown[key]
-                    for column, new_cell, old_cell in zip(columns, cells, old, strict=True):
-                        if new_cell != old_cell:
-                            self.update_cell(key, column, new_cell)
+                    self._update_row(key, self._shown[key], cells)
                     self._shown[key] = cells
             return
         selected = self.selected_key
@@ -87,3 +86,18 @@ class SyncedTable(DataTable[Cell]):
             self._shown = dict(rows)
             if selected in self._shown:
                 self.move_cursor(row=keys.index(selected), animate=False)
+
+    def _update_row(self, key: str, old: tuple[Cell, ...], cells: tuple[Cell, ...]) -> None:
+        """Set the cells of row `key` that differ and repaint just that row.
+
+        What `update_cell` does without its whole-table refresh: the cell's value, and the
+        update count that keys the table's render caches; columns have fixed widths, so no
+        width changes."""
+        row_key = RowKey(key)
+        data = self._data[row_key]
+        for column, new_cell, old_cell in zip(self.columns, cells, old, strict=True):
+            if new_cell != old_cell:
+                data[column] = new_cell
+        self._update_count += 1
+        # The whole row: a span per changed cell would write more than the row once.
+        self.refresh_row(self.get_row_index(row_key))
