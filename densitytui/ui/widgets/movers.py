@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from densitytui.engine.state import MoverRow
 from densitytui.model import Trend
@@ -73,6 +72,6 @@ class MoversTable(SyncedTable):
         palette = self.palette()
         self.sync([(row.symbol, mover_cells(row, palette)) for row in movers])
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.SymbolSelected(self, event.row_key.value))
+    def on_synced_table_row_highlighted(self, event: SyncedTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.SymbolSelected(self, event.key))

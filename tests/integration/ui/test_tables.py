@@ -1,78 +1,91 @@
-"""SyncedTable: a changed cell is shown, and only its row is repainted."""
+"""SyncedTable: changed cells are shown, only their rows repainted; keys move the cursor."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.geometry import Region
 
 from densitytui.ui.themes import THEME_VARIABLES
 from densitytui.ui.widgets.table import SyncedTable
 
 COLUMNS = (("Symbol", 8), ("Last", 8), ("Trend", 6))
 ROWS = [
-    ("BTCUSDT", ("BTCUSDT", "100.5", "up")),
-    ("ETHUSDT", ("ETHUSDT", "20.25", "flat")),
-    ("SOLUSDT", ("SOLUSDT", "3.125", "down")),
+    (f"S{i}USDT", (f"S{i}USDT", f"{100 + i}.5", Text("up", style="bold green")))
+    for i in range(12)
 ]
-
-
-class WatchedTable(SyncedTable):
-    """Records what each refresh asked to repaint (an empty tuple: the whole table)."""
-
-    def __init__(self) -> None:
-        self.refreshed: list[tuple[Region, ...]] = []
-        super().__init__(COLUMNS)
-
-    def refresh(self, *regions: Region, **options: bool) -> WatchedTable:
-        self.refreshed.append(regions)
-        super().refresh(*regions, **options)
-        return self
+SIZE = (40, 8)
 
 
 class TableApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.highlighted: list[str] = []
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return THEME_VARIABLES
 
     def compose(self) -> ComposeResult:
-        yield WatchedTable()
+        yield SyncedTable(COLUMNS)
+
+    def on_synced_table_row_highlighted(self, event: SyncedTable.RowHighlighted) -> None:
+        self.highlighted.append(event.key)
 
 
-def line_text(table: SyncedTable, key: str) -> str:
-    """The row's line as the table renders it now (the header is line 0)."""
-    return table.render_line(table.get_row_index(key) + 1).text
+def screen_line(table: SyncedTable, y: int) -> str:
+    return table.render_line(y).text
 
 
 async def test_a_changed_cell_is_shown_and_only_its_row_repainted() -> None:
     app = TableApp()
-    async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(WatchedTable)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(SyncedTable)
         table.sync(ROWS)
         await pilot.pause()
-        assert "100.5" in line_text(table, "BTCUSDT")
-        table.refreshed.clear()
+        assert screen_line(table, 0).split() == ["Symbol", "Last", "Trend"]
+        assert screen_line(table, 1).split() == ["S0USDT", "100.5", "up"]
+        painted = table.repainted_rows
         changed = [*ROWS]
-        changed[1] = ("ETHUSDT", ("ETHUSDT", "20.5", "flat"))
+        changed[1] = ("S1USDT", ("S1USDT", "101.75", ROWS[1][1][2]))
         table.sync(changed)
         await pilot.pause()
-        assert table.get_cell("ETHUSDT", table.ordered_columns[1].key) == "20.5"
-        assert "20.5" in line_text(table, "ETHUSDT")
-        assert "100.5" in line_text(table, "BTCUSDT")
-        repainted = [regions for regions in table.refreshed if regions != ()]
-        assert table.refreshed and len(repainted) == len(table.refreshed), "no whole repaint"
-        assert all(region.height == 1 for regions in repainted for region in regions)
+        assert table.repainted_rows - painted == 1
+        assert screen_line(table, 2).split() == ["S1USDT", "101.75", "up"]
+        assert screen_line(table, 1).split() == ["S0USDT", "100.5", "up"]
+        table.sync(changed)
+        assert table.repainted_rows - painted == 1, "the same rows repaint nothing"
 
 
-async def test_the_same_rows_repaint_nothing_and_new_keys_rebuild_keeping_the_cursor() -> None:
+async def test_the_cursor_moves_scrolls_and_keeps_its_key_when_rows_change() -> None:
     app = TableApp()
-    async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(WatchedTable)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(SyncedTable)
+        table.focus()
         table.sync(ROWS)
         await pilot.pause()
-        table.move_cursor(row=2)
-        table.refreshed.clear()
-        table.sync(ROWS)
-        assert table.refreshed == []
-        table.sync([ROWS[2], ROWS[0]])
+        assert table.selected_key == "S0USDT" and app.highlighted == ["S0USDT"]
+        await pilot.press("j", "down", "down")
+        assert table.selected_key == "S3USDT"
+        await pilot.press("end")
+        assert table.selected_key == "S11USDT"
         await pilot.pause()
-        assert table.row_count == 2
-        assert table.selected_key == "SOLUSDT"
+        assert "S11USDT" in screen_line(table, table.size.height - 1), "scrolled into view"
+        await pilot.press("k", "up")
+        assert table.selected_key == "S9USDT"
+        assert app.highlighted[-3:] == ["S11USDT", "S10USDT", "S9USDT"]
+        table.sync([ROWS[9], ROWS[0]])
+        await pilot.pause()
+        assert table.row_count == 2 and table.selected_key == "S9USDT"
+        assert app.highlighted[-1] == "S9USDT"
+        table.sync([ROWS[0]])
+        await pilot.pause()
+        assert table.selected_key == "S0USDT" and app.highlighted[-1] == "S0USDT"
+
+
+async def test_a_click_moves_the_cursor_to_the_row() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(SyncedTable)
+        table.sync(ROWS)
+        await pilot.pause()
+        await pilot.click(SyncedTable, offset=(2, 3))
+        assert table.selected_key == "S2USDT"
