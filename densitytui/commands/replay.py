@@ -164,10 +164,10 @@ def replay_app(
                 self.end_told = True
                 self.notify("Replay: end of data", timeout=10)
             now = engines[0].clock_ms() if engines else 0
-            when = stamp(now) if now else "-"
-            self.sub_title = (
-                f"REPLAY x{pace.speed:g} · {state} · {when} · mode {config.app.mode.value}"
-            )
+            # The badge says REPLAY, the mode has its label and the clock the recorded time of
+            # day: the date completes it (all of it fits 120 columns beside the account).
+            day = stamp(now)[:10] if now else "-"
+            self.sub_title = f"x{pace.speed:g} · {state} · {day}"
 
         def tell(self) -> None:
             self.show_pace()
