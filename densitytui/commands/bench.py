@@ -58,7 +58,8 @@ def register(
 ) -> None:
     parser = subparsers.add_parser(
         "bench", parents=parents,
-        help="benchmarks: market engine throughput (market), trading engine latency (engine)",
+        help="benchmarks: market engine (market), trading engine latency (engine), the app under "
+        "load (ui), a whole backtest (backtest)",
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     market = targets.add_parser(
