@@ -8,6 +8,7 @@ every dialog and screen.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import ClassVar, Protocol
@@ -106,6 +107,11 @@ class DensityApp(App[None]):
 
     async def _run_engine(self, engine: RunnableEngine) -> None:
         await engine.start()
+        # Everything built so far (the app, its screens, the engine and its books) lives as
+        # long as the app: once the garbage is gone, the collector stops walking the rest, so a
+        # full collection pauses the screen and the engine for about 10 ms instead of 50.
+        gc.collect()
+        gc.freeze()
         await engine.run()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -153,6 +159,7 @@ class DensityApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Stop the engine, then close the database, even if it is still being opened."""
+        gc.unfreeze()
         if self.engine is not None:
             await self.engine.stop()
         workers = [self._store_worker, self._engine_worker]
