@@ -23,9 +23,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from densitytui.config import Config, KeysSection
-from densitytui.engine.state import EngineControl, EngineSnapshot
+from densitytui.engine.state import EngineControl, EngineSnapshot, MoverRow
 from densitytui.logging import tail
 from densitytui.model import TradingMode
+from densitytui.ui.beats import Beat, BeatPlan
 from densitytui.ui.ladder_rows import LadderSettings
 from densitytui.ui.screens.confirm import ConfirmScreen, TypedConfirmScreen
 from densitytui.ui.widgets.events import EventsLog
@@ -120,6 +121,11 @@ class MainScreen(Screen[None]):
         self.snapshot: EngineSnapshot | None = None
         self.active_pane = 0
         self._ladder_ticks = 0
+        self._beats = BeatPlan(
+            config.ui.ladder_interval_ms / 1000, 1 / config.ui.snapshot_refresh_hz, LOG_REFRESH_S
+        )
+        # Movers read by the last poll, shown on the next beat.
+        self._movers_due: tuple[MoverRow, ...] | None = None
         self._movers_shown_ms = 0
         self._movers_shown: list[str] = []
         self.stopped_reason = ""
@@ -182,17 +188,24 @@ class MainScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
-        ladder_s = self.config.ui.ladder_interval_ms / 1000
-        self.set_interval(ladder_s, self.pull_ladders)
-        # The tables and the log start half a ladder interval later, so their repaints land
-        # in other frames than the ladders': one frame composing both took over 10 ms.
-        self.set_timer(ladder_s / 2, self._start_polling)
+        self.set_interval(self._beats.beat_s, self._beat)
         self._activate(0, focus=True)
         self.poll()
 
-    def _start_polling(self) -> None:
-        self.set_interval(1 / self.config.ui.snapshot_refresh_hz, self.poll)
-        self.set_interval(LOG_REFRESH_S, self.refresh_log)
+    def _beat(self) -> None:
+        """One beat's work (`BeatPlan`): the ladders, or the movers, a poll and the log."""
+        for work in self._beats.step(time.monotonic()):
+            if work is Beat.LADDERS:
+                self.pull_ladders()
+            elif work is Beat.MOVERS:
+                if self._movers_due is not None:
+                    self.query_one(MoversTable).show(self._movers_due)
+                    self._movers_due = None
+            elif work is Beat.POLL:
+                self.poll(movers_later=True)
+                self._beats.movers_due = self._movers_due is not None
+            else:
+                self.refresh_log()
 
     def on_resize(self, event: Resize) -> None:
         width, height = event.size
@@ -255,9 +268,10 @@ class MainScreen(Screen[None]):
         self.stopped_reason = reason
         self.query_one(StatusBar).show_no_engine(reason)
 
-    def poll(self, full: bool = False) -> None:
+    def poll(self, full: bool = False, *, movers_later: bool = False) -> None:
         """Read the engine's latest state and show what changed; `full` refreshes the movers
-        table too, which otherwise follows once per second of market time."""
+        table too, which otherwise follows once per second of market time; `movers_later`
+        leaves the movers for the next beat to show."""
         engine = self.engine
         status = self.query_one(StatusBar)
         status.show_title(self.app.sub_title)
@@ -285,10 +299,12 @@ class MainScreen(Screen[None]):
             or now_ms - self._movers_shown_ms >= MOVERS_EVERY_MS
             or symbols != self._movers_shown
         ):
-            # The movers table repaints whole on any change: once a second of market is enough.
+            # Every row moves on any change: once a second of market is enough.
             self._movers_shown_ms = now_ms
             self._movers_shown = symbols
-            self.query_one(MoversTable).show(snapshot.movers)
+            self._movers_due = snapshot.movers if movers_later else None
+            if not movers_later:
+                self.query_one(MoversTable).show(snapshot.movers)
         self.query_one(SignalsTable).show(snapshot.signals, now_ms)
         self.query_one(PositionsTable).show(snapshot.positions, snapshot.breakeven, now_ms)
         if self.symbol is None and snapshot.movers:
