@@ -30,7 +30,7 @@ from densitytui.ui.beats import Beat, BeatPlan
 from densitytui.ui.ladder_rows import LadderSettings
 from densitytui.ui.screens.confirm import ConfirmScreen, TypedConfirmScreen
 from densitytui.ui.widgets.events import EventsLog
-from densitytui.ui.widgets.ladder import Ladder
+from densitytui.ui.widgets.ladder import Ladder, LadderFrame
 from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.movers import MoversTable
 from densitytui.ui.widgets.pane import Pane
@@ -89,15 +89,15 @@ class MainScreen(Screen[None]):
     DEFAULT_CSS = """
     MainScreen { layout: vertical; }
     MainScreen #body { height: 1fr; }
-    MainScreen #ladder { width: 46; }
+    MainScreen #ladder-frame { width: 46; }
     MainScreen #minis { display: none; width: auto; grid-gutter: 0; }
     MainScreen.-minis #minis { display: block; }
-    MainScreen #minis > Ladder { width: 30; height: 1fr; }
+    MainScreen #minis > LadderFrame { width: 30; height: 1fr; }
     MainScreen #panes { width: 1fr; }
     MainScreen #tabs { display: none; height: 1; background: $panel; color: $text-muted; }
     MainScreen #events-pane { height: 8; }
     MainScreen.-tabs #tabs { display: block; }
-    MainScreen.-tabs #ladder { width: 38; }
+    MainScreen.-tabs #ladder-frame { width: 38; }
     MainScreen.-tabs #panes > Pane { display: none; height: 1fr; }
     MainScreen.-tabs #panes > Pane.-active { display: block; }
     MainScreen #too-small {
@@ -144,7 +144,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusBar(self.config.app.venue, id="status")
         with Horizontal(id="body"):
-            yield self._ladder(id="ladder")
+            yield LadderFrame(self._ladder(id="ladder"), id="ladder-frame")
             yield Grid(id="minis")
             with Vertical(id="panes"):
                 yield Static("", id="tabs")
@@ -170,9 +170,9 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             self.query_one("#ladder", Ladder).pull()
             if minis:
-                for ladder in self.query("#minis > Ladder").results(Ladder):
-                    if ladder.display:
-                        ladder.pull()
+                for frame in self.query("#minis > LadderFrame").results(LadderFrame):
+                    if frame.display:
+                        frame.ladder.pull()
 
     def refresh_log(self) -> None:
         """Show the log records written since the last look (the log pane may be hidden)."""
@@ -219,11 +219,13 @@ class MainScreen(Screen[None]):
             columns = rows = 0
         minis = self.query_one("#minis", Grid)
         wanted = columns * rows
-        current = list(minis.query(Ladder))
+        current = list(minis.query(LadderFrame))
         for extra in current[wanted:]:
             extra.remove()
         if wanted > len(current):
-            minis.mount_all(self._ladder(compact=True) for _ in range(wanted - len(current)))
+            minis.mount_all(
+                LadderFrame(self._ladder(compact=True)) for _ in range(wanted - len(current))
+            )
         if wanted:
             minis.styles.grid_size_columns = columns
             minis.styles.grid_size_rows = rows
@@ -316,11 +318,11 @@ class MainScreen(Screen[None]):
         ladder = self.query_one("#ladder", Ladder)
         ladder.set_position(positions.get(self.symbol or ""))
         others = [row.symbol for row in snapshot.movers if row.symbol != self.symbol]
-        for i, mini in enumerate(self.query("#minis > Ladder").results(Ladder)):
+        for i, frame in enumerate(self.query("#minis > LadderFrame").results(LadderFrame)):
             symbol = others[i] if i < len(others) else None
-            mini.display = symbol is not None
-            mini.show(symbol)
-            mini.set_position(positions.get(symbol or ""))
+            frame.display = symbol is not None
+            frame.ladder.show(symbol)
+            frame.ladder.set_position(positions.get(symbol or ""))
 
     def show_symbol(self, symbol: str) -> None:
         """Put `symbol` on the main ladder (the movers table, the palette)."""

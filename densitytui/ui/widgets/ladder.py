@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -123,6 +124,8 @@ class Ladder(Widget):
         if symbol != self.symbol:
             self.symbol = symbol
             self.border_title = symbol or "Book"
+            if isinstance(self.parent, LadderFrame):
+                self.parent.border_title = self.border_title
             self.pull()
 
     def set_position(self, position: Position | None) -> None:
@@ -259,3 +262,29 @@ class Ladder(Widget):
                 style += mark_style
             segments.append(Segment(text[start:end], style))
         return segments
+
+
+class LadderFrame(Vertical):
+    """A ladder's border and title, drawn by a container around a borderless ladder.
+
+    Textual writes a repainted line of a widget from the widget's left edge: inside its own
+    border every repainted row wrote the border's cell and its colour codes again, a fifth
+    of what the ladder sent to the terminal. The ladder keeps its title here (`Ladder.show`)."""
+
+    DEFAULT_CSS = """
+    LadderFrame {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $primary;
+        border-title-style: bold;
+        background: $surface;
+    }
+    LadderFrame > Ladder {
+        border: none;
+    }
+    """
+
+    def __init__(self, ladder: Ladder, *, id: str | None = None) -> None:
+        super().__init__(ladder, id=id)
+        self.ladder = ladder
+        self.border_title = ladder.border_title
