@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from densitytui.ui.themes import THEME_VARIABLES
+from densitytui.ui.themes import THEME_VARIABLES, shipped_themes
 from densitytui.ui.widgets.table import SyncedTable
 
 COLUMNS = (("Symbol", 8), ("Last", 8), ("Trend", 6))
@@ -20,6 +20,8 @@ class TableApp(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.highlighted: list[str] = []
+        for theme in shipped_themes():
+            self.register_theme(theme)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return THEME_VARIABLES
@@ -89,3 +91,42 @@ async def test_a_click_moves_the_cursor_to_the_row() -> None:
         await pilot.pause()
         await pilot.click(SyncedTable, offset=(2, 3))
         assert table.selected_key == "S2USDT"
+
+
+class TwoTablesApp(TableApp):
+    def compose(self) -> ComposeResult:
+        yield SyncedTable(COLUMNS, id="one")
+        yield SyncedTable(COLUMNS, id="two")
+
+
+async def test_the_cursor_row_shows_whether_its_table_has_the_focus() -> None:
+    app = TwoTablesApp()
+    async with app.run_test(size=(40, 16)) as pilot:
+        one = app.query_one("#one", SyncedTable)
+        two = app.query_one("#two", SyncedTable)
+        for table in (one, two):
+            table.sync(ROWS)
+        one.focus()
+        await pilot.pause()
+        focused = [segment.style for segment in one.render_line(1)]
+        assert focused != [segment.style for segment in one.render_line(2)], "cursor drawn"
+        two.focus()
+        await pilot.pause()
+        blurred = [segment.style for segment in one.render_line(1)]
+        assert blurred != focused
+        assert [segment.style for segment in two.render_line(1)] == focused
+
+
+async def test_a_theme_change_repaints_the_rows_in_its_colours() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(SyncedTable)
+        table.sync(ROWS)
+        await pilot.pause()
+        dark = table.render_line(2)
+        app.theme = "densitytui-light"
+        await pilot.pause()
+        table.sync(ROWS)
+        light = table.render_line(2)
+        assert dark.text == light.text
+        assert [s.style for s in dark] != [s.style for s in light]
