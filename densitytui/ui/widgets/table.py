@@ -7,8 +7,9 @@ until its cells, the width or the styles change. Textual's DataTable rendered ev
 Rich at about 0.7 ms a row, so a movers table that moves every second took over 10 ms of one
 frame (the event loop's worst lag), and repainted whole for each changed cell.
 
-It looks like the DataTable it replaced (header, row cursor, focus tint) and keeps its keys:
-up/down (remappable), page up/down, home/end, left/right scroll; a click moves the cursor.
+It looks like the DataTable it replaced (header, row cursor, focus tint, the row under the
+mouse highlighted until a key moves the cursor) and keeps its keys: up/down (remappable), page
+up/down, home/end, left/right scroll; a click moves the cursor.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class SyncedTable(ScrollView, can_focus=True):
         Binding("left", "scroll_left", "Scroll left", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"table--header", "table--cursor"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "table--header", "table--cursor", "table--hover", "table--header-hover",
+    }
 
     DEFAULT_CSS = """
     SyncedTable {
@@ -75,6 +78,12 @@ class SyncedTable(ScrollView, can_focus=True):
             color: $block-cursor-blurred-foreground;
             text-style: $block-cursor-blurred-text-style;
         }
+        & > .table--header-hover {
+            background: $accent 30%;
+        }
+        & > .table--hover {
+            background: $block-hover-background;
+        }
     }
     """
 
@@ -96,10 +105,13 @@ class SyncedTable(ScrollView, can_focus=True):
         self._columns = tuple(columns)
         self._keys: list[str] = []
         self._shown: dict[str, tuple[Cell, ...]] = {}
+        self._all_changed = False
         self.cursor_row = 0
         self._highlighted: str | None = None
-        # Rendered rows by key, with what they were rendered for: (width, style, cursor, strip).
-        self._strips: dict[str, tuple[int, Style, bool, Strip]] = {}
+        # The row under the mouse (-1: the header), shown until a key moves the cursor.
+        self._hover: int | None = None
+        # Rendered rows by key, with what they were rendered for: (width, style, cursor, hover).
+        self._strips: dict[str, tuple[tuple[int, Style, bool, bool], Strip]] = {}
         self._header: Strip | None = None
         self.repainted_rows = 0
 
@@ -122,17 +134,14 @@ class SyncedTable(ScrollView, can_focus=True):
         return {"up": variables.get("bid", "green"), "down": variables.get("ask", "red")}
 
     def _forget_cells(self, _theme: object) -> None:
-        """Forget what is shown, so the next `sync` rebuilds every cell in the new colours."""
-        self._shown = {key: () for key in self._keys}
+        """The next `sync` repaints every row: the cells carry the old theme's colours."""
+        self._all_changed = True
 
     @property
     def selected_key(self) -> str | None:
         """Key of the row under the cursor, or None when the table is empty."""
         return self._keys[self.cursor_row] if self._keys else None
 
-    def row_text(self, key: str) -> str:
-        """The row's cells as one line of plain text, as the table shows them."""
-        return self._row_strip(key, self.size.width or self.table_width, Style(), False).text
 
     # ---- rows ------------------------------------------------------------------------------
 
@@ -140,9 +149,10 @@ class SyncedTable(ScrollView, can_focus=True):
         """Show exactly `rows` (key, cells) in this order, repainting only what changed; the
         cursor stays on its key while the key is shown."""
         keys = [key for key, _ in rows]
+        all_changed, self._all_changed = self._all_changed, False
         if keys == self._keys:
             for index, (key, cells) in enumerate(rows):
-                if self._shown[key] != cells:
+                if all_changed or self._shown[key] != cells:
                     self._shown[key] = cells
                     self._strips.pop(key, None)
                     self._refresh_row(index)
@@ -165,8 +175,8 @@ class SyncedTable(ScrollView, can_focus=True):
             self.virtual_size = size
 
     def _refresh_row(self, index: int) -> None:
-        y = index + 1 - round(self.scroll_y)
-        if 1 <= y < self.size.height:
+        y = 0 if index < 0 else index + 1 - round(self.scroll_y)
+        if 0 <= y < self.size.height and (y or index < 0):
             self.repainted_rows += 1
             self.refresh(Region(0, y, self.size.width, 1))
 
@@ -201,28 +211,57 @@ class SyncedTable(ScrollView, can_focus=True):
         elif self.cursor_row >= top + visible:
             self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
 
+    def _key_move(self, row: int) -> None:
+        """A key moves the cursor: the mouse's row is no longer highlighted."""
+        self._set_hover(None)
+        self.move_cursor(row)
+
     def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor_row + 1)
+        self._key_move(self.cursor_row + 1)
 
     def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor_row - 1)
+        self._key_move(self.cursor_row - 1)
 
     def action_page_down(self) -> None:
-        self.move_cursor(self.cursor_row + max(self.size.height - 1, 1))
+        self._key_move(self.cursor_row + max(self.size.height - 1, 1))
 
     def action_page_up(self) -> None:
-        self.move_cursor(self.cursor_row - max(self.size.height - 1, 1))
+        self._key_move(self.cursor_row - max(self.size.height - 1, 1))
 
     def action_first_row(self) -> None:
-        self.move_cursor(0)
+        self._key_move(0)
 
     def action_last_row(self) -> None:
-        self.move_cursor(len(self._keys) - 1)
+        self._key_move(len(self._keys) - 1)
+
+    def _row_at(self, event: events.MouseEvent) -> int | None:
+        """The row index under the mouse, -1 for the header, None past the rows."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return None
+        if offset.y == 0:
+            return -1
+        row = offset.y - 1 + round(self.scroll_y)
+        return row if row < len(self._keys) else None
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is not None and offset.y >= 1:
-            self.move_cursor(offset.y - 1 + round(self.scroll_y))
+        row = self._row_at(event)
+        if row is not None and row >= 0:
+            self.move_cursor(row)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self._set_hover(self._row_at(event))
+
+    def on_leave(self, _event: events.Leave) -> None:
+        self._set_hover(None)
+
+    def _set_hover(self, row: int | None) -> None:
+        if row == self._hover:
+            return
+        old, self._hover = self._hover, row
+        for index in (old, row):
+            if index is not None:
+                self._refresh_row(index)
 
     # ---- painting --------------------------------------------------------------------------
 
@@ -238,38 +277,44 @@ class SyncedTable(ScrollView, can_focus=True):
         width = self.size.width
         scroll_x = round(self.scroll_x)
         if y == 0:
-            strip = self._header_strip(max(width + scroll_x, self.table_width))
+            strip = self._header_strip(max(width + scroll_x, self.table_width), self._hover == -1)
         else:
             index = y - 1 + round(self.scroll_y)
             if index >= len(self._keys):
                 return Strip.blank(width, self.rich_style)
             strip = self._row_strip(
                 self._keys[index], max(width + scroll_x, self.table_width), self.rich_style,
-                index == self.cursor_row,
+                index == self.cursor_row, index == self._hover,
             )
         return strip.crop(scroll_x, scroll_x + width) if scroll_x or strip.cell_length > width \
             else strip
 
-    def _header_strip(self, width: int) -> Strip:
+    def _header_strip(self, width: int, hover: bool) -> Strip:
+        cells = tuple(Text(label) for label, _ in self._columns)
+        style = self.rich_style + self.get_component_rich_style("table--header")
+        if hover:
+            component = self.get_component_rich_style("table--hover", "table--header-hover")
+            return self._render_cells(
+                cells, width, style + component, Style.from_color(color=component.color)
+            )
         if self._header is None or self._header.cell_length != width:
-            style = self.rich_style + self.get_component_rich_style("table--header")
-            cells = tuple(Text(label) for label, _ in self._columns)
             self._header = self._render_cells(cells, width, style, Style())
         return self._header
 
-    def _row_strip(self, key: str, width: int, base: Style, cursor: bool) -> Strip:
+    def _row_strip(self, key: str, width: int, base: Style, cursor: bool, hover: bool) -> Strip:
+        look = (width, base, cursor, hover)
         kept = self._strips.get(key)
-        if kept is not None and kept[:3] == (width, base, cursor):
-            return kept[3]
-        style = base
-        post = Style()
+        if kept is not None and kept[0] == look:
+            return kept[1]
+        component = Style()
+        if hover:
+            component += self.get_component_rich_style("table--hover")
         if cursor:
-            cursor_style = self.get_component_rich_style("table--cursor")
-            style = base + cursor_style
-            # As DataTable did: the cursor's colour over the cells' own, their background kept.
-            post = Style.from_color(color=cursor_style.color)
-        strip = self._render_cells(self._shown[key], width, style, post)
-        self._strips[key] = (width, base, cursor, strip)
+            component += self.get_component_rich_style("table--cursor")
+        # As DataTable did: the cursor's or hover's colour over the cells' own colours.
+        post = Style.from_color(color=component.color) if cursor or hover else Style()
+        strip = self._render_cells(self._shown[key], width, base + component, post)
+        self._strips[key] = (look, strip)
         return strip
 
     def _render_cells(

@@ -126,7 +126,29 @@ async def test_a_theme_change_repaints_the_rows_in_its_colours() -> None:
         dark = table.render_line(2)
         app.theme = "densitytui-light"
         await pilot.pause()
+        assert table.render_line(2).text == dark.text, "the rows stay shown until the next sync"
+        painted = table.repainted_rows
         table.sync(ROWS)
+        visible = table.size.height - 1
+        assert table.repainted_rows - painted == visible, "every visible row repainted"
         light = table.render_line(2)
         assert dark.text == light.text
         assert [s.style for s in dark] != [s.style for s in light]
+
+
+async def test_the_row_under_the_mouse_is_highlighted_until_a_key_moves_the_cursor() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(SyncedTable)
+        table.sync(ROWS)
+        await pilot.pause()
+        plain = [segment.style for segment in table.render_line(4)]
+        assert plain == [segment.style for segment in table.render_line(5)]
+        await pilot.hover(SyncedTable, offset=(2, 4))
+        await pilot.pause()
+        assert [segment.style for segment in table.render_line(4)] != plain
+        assert [segment.style for segment in table.render_line(5)] == plain
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert [segment.style for segment in table.render_line(4)] == plain
