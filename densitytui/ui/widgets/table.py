@@ -147,7 +147,7 @@ class SyncedTable(ScrollView, can_focus=True):
 
     def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
         """Show exactly `rows` (key, cells) in this order, repainting only what changed; the
-        cursor stays on its key while the key is shown."""
+        cursor stays on its key while the key is shown, else goes to the first row."""
         keys = [key for key, _ in rows]
         all_changed, self._all_changed = self._all_changed, False
         if keys == self._keys:
@@ -161,9 +161,8 @@ class SyncedTable(ScrollView, can_focus=True):
         self._keys = keys
         self._shown = dict(rows)
         self._strips = {}
-        if selected in self._shown:
-            self.cursor_row = keys.index(selected)
-        self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))
+        # As DataTable did after a rebuild: the first row when the selected one is gone.
+        self.cursor_row = keys.index(selected) if selected in self._shown else 0
         self._resize_virtual()
         self.refresh()
         self._scroll_to_cursor()

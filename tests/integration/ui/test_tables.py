@@ -78,9 +78,12 @@ async def test_the_cursor_moves_scrolls_and_keeps_its_key_when_rows_change() -> 
         await pilot.pause()
         assert table.row_count == 2 and table.selected_key == "S9USDT"
         assert app.highlighted[-1] == "S9USDT"
-        table.sync([ROWS[0]])
+        table.sync([ROWS[0], ROWS[9], ROWS[1]])
+        table.move_cursor(1)
+        table.sync([ROWS[0], ROWS[1]])
         await pilot.pause()
-        assert table.selected_key == "S0USDT" and app.highlighted[-1] == "S0USDT"
+        assert table.selected_key == "S0USDT", "its row gone, the cursor goes to the first"
+        assert app.highlighted[-1] == "S0USDT"
 
 
 async def test_a_click_moves_the_cursor_to_the_row() -> None:
