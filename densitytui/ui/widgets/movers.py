@@ -39,7 +39,8 @@ def mover_cells(row: MoverRow, palette: dict[str, str]) -> tuple[Cell, ...]:
         symbol,
         f"{row.last_price:.6g}",
         change,
-        compact(row.turnover_24h),
+        # A recording without tickers has no turnover: unknown, not zero.
+        compact(row.turnover_24h) if row.turnover_24h > 0 else "-",
         Text(row.trend.value, style=trend_style[row.trend]),
         str(row.densities) if row.densities else "",
         "ok" if row.book_valid else Text("BAD", style=f"bold reverse {down}"),
