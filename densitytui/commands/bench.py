@@ -138,6 +138,17 @@ def measure_latency(frames: list[bytes], kinds: list[str], config: Config) -> di
     return figures
 
 
+def market_engine_pass(frames: list[bytes], config: Config) -> int:
+    """One pass of a fresh market engine over `frames` (what `bench market` times); the
+    number of density events it gave."""
+    market = MarketEngine(config)
+    on_frame = market.on_frame
+    count = 0
+    for frame in frames:
+        count += len(on_frame(frame))
+    return count + len(market.finish())
+
+
 def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str, float]:
     """Best-of-`repeat` seconds of the three passes over `frames`, alternating, then the
     per-message latency pass."""
@@ -158,12 +169,7 @@ def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str
 
     def engine() -> None:
         nonlocal events
-        market = MarketEngine(config)
-        on_frame = market.on_frame
-        count = 0
-        for frame in frames:
-            count += len(on_frame(frame))
-        events = count + len(market.finish())
+        events = market_engine_pass(frames, config)
 
     best = {"orjson": float("inf"), "decode": float("inf"), "engine": float("inf")}
     for _ in range(repeat):
