@@ -98,7 +98,10 @@ def _blocks(stream: BinaryIO) -> Iterator[list[bytes]]:
     costs as much as decompressing the file."""
     rest = b""
     while block := stream.read(READ_BLOCK):
-        lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+        lines = block.split(b"\n")
+        if rest:
+            # The line the last block cut: joined alone, not the whole block copied.
+            lines[0] = rest + lines[0]
         rest = lines.pop()
         frames = list(filter(None, map(bytes.strip, lines)))
         if frames:
