@@ -69,9 +69,6 @@ class Ladder(Widget):
         border-title-style: bold;
         background: $surface;
     }
-    Ladder:focus {
-        border: round $primary;
-    }
     Ladder > .ladder--ask { color: $ask; }
     Ladder > .ladder--bid { color: $bid; }
     Ladder > .ladder--ask-bar { background: $ask 18%; }
