@@ -16,7 +16,7 @@ from densitytui.model import BookSide, Density, Position, Side
 from densitytui.paths import theme_names
 from densitytui.ui.app import DensityApp
 from densitytui.ui.themes import THEME_VARIABLES, shipped_themes
-from densitytui.ui.widgets.ladder import Ladder
+from densitytui.ui.widgets.ladder import Ladder, LadderFrame
 
 MARKET_S = 20
 
@@ -93,7 +93,7 @@ class LadderApp(App[None]):
         return THEME_VARIABLES
 
     def compose(self) -> ComposeResult:
-        yield Ladder(self, refresh_hz=10)
+        yield LadderFrame(Ladder(self, refresh_hz=10))
 
     def book(self, symbol: str):
         return self.market.book(symbol)

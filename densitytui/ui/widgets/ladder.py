@@ -64,9 +64,6 @@ class Ladder(Widget):
     DEFAULT_CSS = """
     Ladder {
         height: 1fr;
-        border: round $panel-lighten-2;
-        border-title-color: $primary;
-        border-title-style: bold;
         background: $surface;
     }
     Ladder > .ladder--ask { color: $ask; }
@@ -275,9 +272,6 @@ class LadderFrame(Vertical):
         border-title-color: $primary;
         border-title-style: bold;
         background: $surface;
-    }
-    LadderFrame > Ladder {
-        border: none;
     }
     """
 

@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from densitytui.model import BookSide, Density, Position, Side
 from densitytui.ui.ladder_rows import LadderSettings, Mark, RowKind, build_rows
 from densitytui.ui.themes import THEME_VARIABLES, shipped_themes
-from densitytui.ui.widgets.ladder import Ladder
+from densitytui.ui.widgets.ladder import Ladder, LadderFrame
 
 HEIGHT = 31
 
@@ -127,7 +127,7 @@ class LadderApp(App[None]):
 
     def compose(self) -> ComposeResult:
         # A slow timer: the test pulls by hand, so each pull is one known step.
-        yield Ladder(self.source, refresh_hz=0.001)
+        yield LadderFrame(Ladder(self.source, refresh_hz=0.001))
 
 
 async def test_only_rows_that_changed_are_repainted() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from densitytui.ui.themes import THEME_VARIABLES, shipped_themes
 from densitytui.ui.widgets.table import SyncedTable
@@ -37,12 +41,23 @@ def screen_line(table: SyncedTable, y: int) -> str:
     return table.render_line(y).text
 
 
-async def test_a_changed_cell_is_shown_and_only_its_row_repainted() -> None:
+@asynccontextmanager
+async def shown_rows(
+    focus: bool = False,
+) -> AsyncIterator[tuple[TableApp, Pilot[None], SyncedTable]]:
+    """The one-table app at SIZE with ROWS synced and drawn (focused first if asked)."""
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(SyncedTable)
+        if focus:
+            table.focus()
         table.sync(ROWS)
         await pilot.pause()
+        yield app, pilot, table
+
+
+async def test_a_changed_cell_is_shown_and_only_its_row_repainted() -> None:
+    async with shown_rows() as (_app, pilot, table):
         assert screen_line(table, 0).split() == ["Symbol", "Last", "Trend"]
         assert screen_line(table, 1).split() == ["S0USDT", "100.5", "up"]
         painted = table.repainted_rows
@@ -58,12 +73,7 @@ async def test_a_changed_cell_is_shown_and_only_its_row_repainted() -> None:
 
 
 async def test_the_cursor_moves_scrolls_and_keeps_its_key_when_rows_change() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(SyncedTable)
-        table.focus()
-        table.sync(ROWS)
-        await pilot.pause()
+    async with shown_rows(focus=True) as (app, pilot, table):
         assert table.selected_key == "S0USDT" and app.highlighted == ["S0USDT"]
         await pilot.press("j", "down", "down")
         assert table.selected_key == "S3USDT"
@@ -87,11 +97,7 @@ async def test_the_cursor_moves_scrolls_and_keeps_its_key_when_rows_change() -> 
 
 
 async def test_a_click_moves_the_cursor_to_the_row() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(SyncedTable)
-        table.sync(ROWS)
-        await pilot.pause()
+    async with shown_rows() as (_app, pilot, table):
         await pilot.click(SyncedTable, offset=(2, 3))
         assert table.selected_key == "S2USDT"
 
@@ -121,11 +127,7 @@ async def test_the_cursor_row_shows_whether_its_table_has_the_focus() -> None:
 
 
 async def test_a_theme_change_repaints_the_rows_in_its_colours() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(SyncedTable)
-        table.sync(ROWS)
-        await pilot.pause()
+    async with shown_rows() as (app, pilot, table):
         dark = table.render_line(2)
         app.theme = "densitytui-light"
         await pilot.pause()
@@ -140,11 +142,7 @@ async def test_a_theme_change_repaints_the_rows_in_its_colours() -> None:
 
 
 async def test_the_row_under_the_mouse_is_highlighted_until_a_key_moves_the_cursor() -> None:
-    app = TableApp()
-    async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(SyncedTable)
-        table.sync(ROWS)
-        await pilot.pause()
+    async with shown_rows() as (_app, pilot, table):
         plain = [segment.style for segment in table.render_line(4)]
         assert plain == [segment.style for segment in table.render_line(5)]
         await pilot.hover(SyncedTable, offset=(2, 4))
