@@ -78,12 +78,6 @@ KNOWN_INSTRUMENTS = {
 }
 
 
-def frame_time(frame: bytes) -> int | None:
-    """The frame's exchange time (`"ts"`, ms), read without decoding it; None when absent."""
-    found = TIME_FIELD.search(frame)
-    return int(found.group(1)) if found else None
-
-
 def frame_symbol(frame: bytes) -> str | None:
     found = TOPIC_FIELD.search(frame)
     return found.group(1).decode() if found else None
@@ -121,7 +115,8 @@ class ReplayFile:
             search = TIME_FIELD.search
             for block in self.recording.blocks():
                 for frame in block:
-                    # `frame_time`, inline: this runs once per frame of a backtest.
+                    # The frame's exchange time ("ts", ms), read without decoding it; a
+                    # frame without one keeps the time of the frame before.
                     found = search(frame)
                     if found is not None:
                         last = int(found.group(1))
