@@ -222,25 +222,11 @@ class Tape:
         return self._volume(self._aggression, now)
 
     def spike(self, now: int) -> bool:
-        """Short-window volume above spike_factor x its average over the baseline window.
-
-        Asked on every trade while price is near a density: `_volume` of both windows written
-        out once, the same sums in the same order."""
-        if self._queue:
-            self._fold()
-        now_bucket = now // BUCKET_MS
-        short = self._short
-        baseline = self._baseline
-        buy, sell = short.sums(now_bucket)
-        base_buy, base_sell = baseline.sums(now_bucket)
-        bucket = self._bucket
-        if now_bucket - short.span < bucket <= now_bucket:
-            buy += self._buy
-            sell += self._sell
-        if now_bucket - baseline.span < bucket <= now_bucket:
-            base_buy += self._buy
-            base_sell += self._sell
-        average = (base_buy + base_sell) * (short.span / baseline.span)
+        """Short-window volume above spike_factor x its average over the baseline window."""
+        buy, sell = self._volume(self._short, now)
+        base_buy, base_sell = self._volume(self._baseline, now)
+        share = self._short.span / self._baseline.span
+        average = (base_buy + base_sell) * share
         return buy + sell > self.spike_factor * average and average > 0.0
 
     def local_range(self, hours: float, now: int) -> tuple[float, float] | None:

@@ -153,10 +153,8 @@ def find_signals(
     for density in densities:
         if density.side is not wanted or density.confirmed_at is None or density.frozen:
             continue
-        # The edge price meets first (`density_edges`, written out: asked on every trade).
-        near = density.price_low if up else density.price_high
-        if near <= 0.0:
-            near = density.price
+        low, high = density_edges(density)
+        near = low if up else high
         if (prev_price < near <= last_price) if up else (prev_price > near >= last_price):
             if (SignalKind.BREAKOUT, density.id) in known:
                 if _breaks(density, rules):

@@ -27,20 +27,19 @@ class BeatPlan:
         self.poll_s = poll_s
         self.log_s = log_s
         self.beats = 0
-        self.movers_due = False
         self._next_poll = 0.0
         self._next_log = 0.0
 
-    def step(self, now: float) -> list[Beat]:
-        """The work of the next beat at time `now`. A due time counts from the beat nearest
-        it (half a beat early at most), so a 500 ms poll on 50 ms beats keeps 500 ms."""
+    def step(self, now: float, movers_waiting: bool = False) -> list[Beat]:
+        """The work of the next beat at time `now`, `movers_waiting` when the last poll left
+        movers to show. A due time counts from the beat nearest it (half a beat early at most),
+        so a 500 ms poll on 50 ms beats keeps 500 ms."""
         self.beats += 1
         if self.beats % 2 == 0:
             return [Beat.LADDERS]
         work = []
-        if self.movers_due:
+        if movers_waiting:
             # A frame of its own: the movers move every second, every row at once.
-            self.movers_due = False
             work.append(Beat.MOVERS)
         elif now >= self._next_poll - self.beat_s / 2:
             self._next_poll = max(self._next_poll + self.poll_s, now)

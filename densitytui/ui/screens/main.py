@@ -194,7 +194,7 @@ class MainScreen(Screen[None]):
 
     def _beat(self) -> None:
         """One beat's work (`BeatPlan`): the ladders, or the movers, a poll and the log."""
-        for work in self._beats.step(time.monotonic()):
+        for work in self._beats.step(time.monotonic(), self._movers_due is not None):
             if work is Beat.LADDERS:
                 self.pull_ladders()
             elif work is Beat.MOVERS:
@@ -203,7 +203,6 @@ class MainScreen(Screen[None]):
                     self._movers_due = None
             elif work is Beat.POLL:
                 self.poll(movers_later=True)
-                self._beats.movers_due = self._movers_due is not None
             else:
                 self.refresh_log()
 

@@ -142,7 +142,6 @@ class SyncedTable(ScrollView, can_focus=True):
         """Key of the row under the cursor, or None when the table is empty."""
         return self._keys[self.cursor_row] if self._keys else None
 
-
     # ---- rows ------------------------------------------------------------------------------
 
     def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:

@@ -14,12 +14,15 @@ def run(plan: BeatPlan, beats: int, *, jitter: float = 0.0, movers_every: int = 
     """Beat `beats` times at the plan's pace (odd beats a little late by `jitter`); a poll
     leaves movers to show every `movers_every`-th poll. Yields (time, work)."""
     polls = 0
+    waiting = False
     for n in range(1, beats + 1):
         now = n * plan.beat_s + (jitter if n % 2 else 0.0)
-        work = plan.step(now)
+        work = plan.step(now, waiting)
+        if Beat.MOVERS in work:
+            waiting = False
         if Beat.POLL in work:
             polls += 1
-            plan.movers_due = bool(movers_every) and polls % movers_every == 0
+            waiting = bool(movers_every) and polls % movers_every == 0
         yield now, work
 
 
