@@ -601,7 +601,7 @@ class TradingEngine:
         if self._price_sink is not None:
             items = message.items
             # Most frames carry one trade: a tuple is cheaper to make than a list.
-            prices = (items[0].p,) if len(items) == 1 else [item.p for item in items]
+            prices = (items[0].price,) if len(items) == 1 else [item.price for item in items]
             self._price_sink.on_prices(symbol, prices)
             if symbol in self.trades:
                 self._account_touched = True
@@ -613,8 +613,8 @@ class TradingEngine:
         prints = message.prints
         if not prints:
             return
-        last = prints[-1][1]
-        prev = self._last_price.get(symbol, prints[0][1])
+        last = prints[-1].price
+        prev = self._last_price.get(symbol, prints[0].price)
         self._prev_price[symbol] = prev
         self._last_price[symbol] = last
         prices = self._prices.get(symbol)

@@ -12,9 +12,11 @@ prints every price of a symbol with the same number of decimals, and every size 
 snapshot's strings are read once more for those two numbers (`price_decimals`,
 `size_decimals`), and the book prints its levels back exactly as received from them.
 
-Trades split by what they did to the visible book: `prints` touched it; `off_book` are block
-trades (`BT`) and trades against retail-price-improvement orders (`RPI`), which consumed no
-visible level (PROTOCOL.md) and so must count neither as eaten nor as aggression.
+Trades are decoded straight into `TradePrint` structs, made in C like the book's levels, and
+split by what they did to the visible book: `prints` touched it; `off_book` are block trades
+(`BT`) and trades against retail-price-improvement orders (`RPI`), which consumed no visible
+level (PROTOCOL.md) and so must count neither as eaten nor as aggression. A trade frame's
+symbol is its topic's.
 
 Anything without the shape Bybit documents raises `DecodeError`, which names the kind of
 message and what was wrong; the market engine counts it per kind and skips it. The REST
@@ -43,9 +45,6 @@ KIND_REST = "rest"
 PriceSize = list[str] | tuple[str, str]
 Level = tuple[float, float]
 """A book level as the book reads it: (price, size); size 0 deletes."""
-
-TradePrint = tuple[int, float, float, bool]
-"""A trade as the engine reads it: (time ms, price, size, taker is the buyer)."""
 
 # `tickers.*` field → (Ticker attribute, multiplier). price24hPcnt is a fraction; we keep percent.
 TICKER_FIELDS: dict[str, tuple[str, float]] = {
@@ -90,21 +89,24 @@ class _BookTextFrame(msgspec.Struct):
     data: _BookText
 
 
-class _TradeItem(msgspec.Struct):
-    T: int
-    s: str
-    S: Literal["Buy", "Sell"]
-    v: _TradeSize
-    p: _Price
-    i: str
-    BT: bool = False
-    RPI: bool = False
+class TradePrint(msgspec.Struct, gc=False):
+    """One trade as the stream prints it, read by the engine (tape, densities): `taker` is
+    the aggressor's side (a Buy lifts asks), `block`/`rpi` mark trades that consumed no
+    visible level. Field names are ours; the stream's short keys are their JSON names."""
+
+    ts: int = msgspec.field(name="T")
+    price: _Price = msgspec.field(name="p")
+    size: _TradeSize = msgspec.field(name="v")
+    taker: Side = msgspec.field(name="S")
+    id: str = msgspec.field(name="i")
+    block: bool = msgspec.field(default=False, name="BT")
+    rpi: bool = msgspec.field(default=False, name="RPI")
 
 
-class _TradeFrame(msgspec.Struct):
+class _TradeFrame(msgspec.Struct, gc=False):
     topic: str
     ts: int
-    data: Annotated[list[_TradeItem], msgspec.Meta(min_length=1)]
+    data: Annotated[list[TradePrint], msgspec.Meta(min_length=1)]
 
 
 class _TradeFrameLoose(msgspec.Struct):
@@ -119,10 +121,13 @@ _decode_book = msgspec.json.Decoder(_BookFrame, strict=False).decode
 _decode_book_text = msgspec.json.Decoder(_BookTextFrame).decode
 _decode_trades = msgspec.json.Decoder(_TradeFrame, strict=False).decode
 _decode_trades_loose = msgspec.json.Decoder(_TradeFrameLoose, strict=False).decode
-_BOOK_PREFIX = b'{"topic":"orderbook.'
-_TRADE_PREFIX = b'{"topic":"publicTrade.'
-# orderbook.{depth}.{symbol} → depth, parsed once per topic.
+# Bybit writes `topic` first: frames that start so go straight to their typed decoder.
+BOOK_PREFIX = b'{"topic":"orderbook.'
+TRADE_PREFIX = b'{"topic":"publicTrade.'
+_TRADE_TOPIC = "publicTrade."
+# orderbook.{depth}.{symbol} → depth, and publicTrade.{symbol} → symbol, once per topic.
 _depths: dict[str, int] = {}
+_trade_symbols: dict[str, str] = {}
 
 
 class DecodeError(Exception):
@@ -188,17 +193,16 @@ def parse_levels(levels: list[PriceSize]) -> list[Level]:
 class TradeMessage(msgspec.Struct, gc=False):
     """One `publicTrade.{symbol}` frame, trades in time order.
 
-    `prints` holds each trade that touched the visible book as `(time, price, size,
-    taker_is_buy)`: what the engine needs, four times cheaper to make than a `Trade`.
-    `off_book` holds block and RPI trades the same way. `trades` makes the model objects of
-    all of them, for the consumers that want them (the paper broker, the UI). `skipped`
-    counts malformed trades left out."""
+    `prints` holds the trades that touched the visible book, `off_book` the block and RPI
+    trades, `items` all of them as printed (one list with `prints` when none is off book).
+    `trades` makes the model objects of all of them, for the consumers that want them (the
+    paper broker, the UI). `skipped` counts malformed trades left out."""
 
     symbol: str
     ts: int
     prints: list[TradePrint]
     off_book: list[TradePrint]
-    items: list[_TradeItem]
+    items: list[TradePrint]
     skipped: int = 0
     kind: ClassVar[str] = KIND_TRADE
 
@@ -206,8 +210,7 @@ class TradeMessage(msgspec.Struct, gc=False):
     def trades(self) -> list[Trade]:
         symbol = self.symbol
         return [
-            Trade(symbol, item.T, item.p, item.v, Side.BUY if item.S == "Buy" else Side.SELL,
-                  item.i)
+            Trade(symbol, item.ts, item.price, item.size, item.taker, item.id)
             for item in self.items
         ]
 
@@ -270,12 +273,11 @@ def decode_frame(raw: bytes | str) -> Message:
     """One public WebSocket frame → its message; raise `DecodeError` if it is malformed."""
     if type(raw) is str:
         raw = raw.encode()
-    # Bybit writes `topic` first: book and trade frames go straight to their typed decoder.
-    # Any other layout takes the general path below, to the same result.
-    if raw.startswith(_BOOK_PREFIX):
-        return _book(raw)
-    if raw.startswith(_TRADE_PREFIX):
-        return _trades(raw)
+    # Any other layout than Bybit's takes the general path below, to the same result.
+    if raw.startswith(TRADE_PREFIX):
+        return decode_trades(raw)
+    if raw.startswith(BOOK_PREFIX):
+        return decode_book(raw)
     try:
         frame = loads(raw)
     except JSONDecodeError as exc:
@@ -289,16 +291,17 @@ def decode_frame(raw: bytes | str) -> Message:
         raise DecodeError(KIND_INVALID, "neither a topic nor an op")
     if type(topic) is not str:
         raise DecodeError(KIND_INVALID, "topic is not a string")
-    if topic.startswith("publicTrade."):
-        return _trades(raw)
+    if topic.startswith(_TRADE_TOPIC):
+        return decode_trades(raw)
     if topic.startswith("orderbook."):
-        return _book(raw)
+        return decode_book(raw)
     if topic.startswith("tickers."):
         return _ticker(frame)
     return OtherMessage(topic)
 
 
-def _book(raw: bytes) -> BookMessage:
+def decode_book(raw: bytes) -> BookMessage:
+    """An `orderbook.*` frame → its message; `DecodeError` if it is malformed."""
     try:
         frame = _decode_book(raw)
     except msgspec.DecodeError as exc:
@@ -329,27 +332,37 @@ def _depth(topic: str) -> int:
     return depth
 
 
-def _trades(raw: bytes) -> TradeMessage:
+def decode_trades(raw: bytes) -> TradeMessage:
+    """A `publicTrade.*` frame → its message; `DecodeError` if its envelope is malformed or
+    none of its trades is well formed."""
     try:
         frame = _decode_trades(raw)
         skipped = 0
     except msgspec.DecodeError as exc:
         frame, skipped = _good_trades(raw, exc)
+    topic = frame.topic
+    symbol = _trade_symbols.get(topic)
+    if symbol is None:
+        symbol = _trade_symbol(topic)
     items = frame.data
-    if len(items) == 1:
-        # Most frames carry one trade.
-        item = items[0]
-        one = [(item.T, item.p, item.v, item.S == "Buy")]
-        if item.BT or item.RPI:
-            return TradeMessage(item.s, frame.ts, [], one, items, skipped)
-        return TradeMessage(item.s, frame.ts, one, [], items, skipped)
+    for item in items:
+        if item.block or item.rpi:
+            break
+    else:
+        return TradeMessage(symbol, frame.ts, items, [], items, skipped)
     prints = []
     off_book = []
     for item in items:
-        (off_book if item.BT or item.RPI else prints).append(
-            (item.T, item.p, item.v, item.S == "Buy"),
-        )
-    return TradeMessage(items[0].s, frame.ts, prints, off_book, items, skipped)
+        (off_book if item.block or item.rpi else prints).append(item)
+    return TradeMessage(symbol, frame.ts, prints, off_book, items, skipped)
+
+
+def _trade_symbol(topic: str) -> str:
+    symbol = topic[len(_TRADE_TOPIC):]
+    if not topic.startswith(_TRADE_TOPIC) or not symbol or "." in symbol:
+        raise DecodeError(KIND_TRADE, f"topic {topic!r} is not publicTrade.<symbol>")
+    _trade_symbols[topic] = symbol
+    return symbol
 
 
 def _good_trades(raw: bytes, error: msgspec.DecodeError) -> tuple[_TradeFrame, int]:
@@ -362,7 +375,7 @@ def _good_trades(raw: bytes, error: msgspec.DecodeError) -> tuple[_TradeFrame, i
     good = []
     for item in loose.data:
         try:
-            good.append(msgspec.convert(item, _TradeItem, strict=False))
+            good.append(msgspec.convert(item, TradePrint, strict=False))
         except msgspec.ValidationError:
             continue
     if not good:

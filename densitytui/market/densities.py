@@ -99,12 +99,20 @@ from typing import TYPE_CHECKING
 
 from densitytui.market.book import Change, OrderBook
 from densitytui.market.decode import TradePrint
-from densitytui.model import BookSide, Density, DensityEvent, DensityEventKind, DensityOutcome
+from densitytui.model import (
+    BookSide,
+    Density,
+    DensityEvent,
+    DensityEventKind,
+    DensityOutcome,
+    Side,
+)
 
 if TYPE_CHECKING:
     from densitytui.config import DensitySection, SignalsSection
 
 _BID = BookSide.BID
+_BUY_TAKER = Side.BUY
 _INF = float("inf")
 _NEVER = 2**63
 # Levels per side, nearest the touch, that the tick guess looks at.
@@ -1126,16 +1134,16 @@ class DensityTracker:
 
     def on_prints(self, prints: list[TradePrint], ts: int) -> None:
         """Count trades against the densities they hit and note which ones price has tested."""
-        self.last_price = prints[-1][1]
+        self.last_price = prints[-1].price
         self.last_ts = ts
         if self.tracked:
             bid_owner = self._bid_owner
             ask_owner = self._ask_owner
-            for trade_ts, price, size, is_buy in prints:
-                tracked = (ask_owner if is_buy else bid_owner).get(price)
-                if tracked is not None and trade_ts > tracked.since_cts:
+            for trade in prints:
+                tracked = (ask_owner if trade.taker is _BUY_TAKER else bid_owner).get(trade.price)
+                if tracked is not None and trade.ts > tracked.since_cts:
                     density = tracked.density
-                    density.eaten += size
+                    density.eaten += trade.size
                     pulled = density.peak_size - density.size - density.eaten
                     density.pulled = pulled if pulled > 0.0 else 0.0
             if self._untested:
@@ -1144,37 +1152,39 @@ class DensityTracker:
                 self._confirm(ts)
         if self._closing:
             closing_prices = self._closing_prices
-            for trade_ts, price, size, is_buy in prints:
-                if price in closing_prices:
-                    self._late_print(trade_ts, price, size, is_buy)
+            for trade in prints:
+                if trade.price in closing_prices:
+                    self._late_print(trade)
             if self._closing[0][0] <= ts:
                 self._close(ts)
 
     def _test(self, prints: list[TradePrint]) -> None:
         """Mark the untested densities that a trade came near (the first such trade's time)."""
         if len(prints) == 1:
-            low = high = prints[0][1]
+            low = high = prints[0].price
         else:
-            traded = [p[1] for p in prints]
+            traded = [trade.price for trade in prints]
             low = min(traded)
             high = max(traded)
         tested = False
         for candidate in self._untested:
             if candidate.near_low <= high and low <= candidate.near_high:
-                for trade_ts, price, _, _ in prints:
-                    if candidate.near_low <= price <= candidate.near_high:
-                        candidate.density.tested_at = trade_ts
+                for trade in prints:
+                    if candidate.near_low <= trade.price <= candidate.near_high:
+                        candidate.density.tested_at = trade.ts
                         tested = True
                         break
         if tested:
             self._untested = [c for c in self._untested if c.density.tested_at is None]
 
-    def _late_print(self, trade_ts: int, price: float, size: float, is_buy: bool) -> None:
+    def _late_print(self, trade: TradePrint) -> None:
         """A trade the book showed before it arrived still counts for a density that went."""
+        # A taker buy lifts asks, a taker sell hits bids.
+        hits_bids = trade.taker is not _BUY_TAKER
         for _, _, tracked in self._closing:
             if (
-                is_buy is not tracked.side.is_bid
-                and tracked.since_cts < trade_ts <= tracked.gone_cts
-                and price in tracked.members
+                hits_bids is tracked.side.is_bid
+                and tracked.since_cts < trade.ts <= tracked.gone_cts
+                and trade.price in tracked.members
             ):
-                tracked.density.eaten += size
+                tracked.density.eaten += trade.size

@@ -23,11 +23,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from densitytui.market.decode import TradePrint
-from densitytui.model import Kline
+from densitytui.model import Kline, Side
 
 if TYPE_CHECKING:
     from densitytui.config import TapeSection
 
+_BUY = Side.BUY
 BUCKET_MS = 100
 MINUTE_MS = 60_000
 # Trades queued before they are folded in: bounds the queue, amortises the folding.
@@ -92,7 +93,8 @@ class Tape:
         "_bucket_end",
         "_buy",
         "_hi",
-        "_last",
+        "_last_price",
+        "_last_ts",
         "_lo",
         "_long",
         "_minute",
@@ -123,7 +125,8 @@ class Tape:
         self._hi = 0.0
         self._lo = 0.0
         self._trades = 0
-        self._last: TradePrint = (0, 0.0, 0.0, False)
+        self._last_price = 0.0
+        self._last_ts = 0
         self._queue: list[TradePrint] = []
 
     def on_prints(self, prints: list[TradePrint]) -> None:
@@ -140,11 +143,11 @@ class Tape:
 
     @property
     def last_price(self) -> float:
-        return self._queue[-1][1] if self._queue else self._last[1]
+        return self._queue[-1].price if self._queue else self._last_price
 
     @property
     def last_ts(self) -> int:
-        return self._queue[-1][0] if self._queue else self._last[0]
+        return self._queue[-1].ts if self._queue else self._last_ts
 
     def _fold(self) -> None:
         """Put the queued trades into buckets and minutes (a few float additions each)."""
@@ -158,17 +161,19 @@ class Tape:
         minute_end = self._minute_end
         hi = self._hi
         lo = self._lo
-        for ts, price, size, is_buy in prints:
+        for trade in prints:
+            ts = trade.ts
+            price = trade.price
             if ts >= bucket_end:
                 self._close_bucket(self._bucket, buy, sell)
                 self._bucket = bucket = ts // BUCKET_MS
                 bucket_end = (bucket + 1) * BUCKET_MS
                 buy = 0.0
                 sell = 0.0
-            if is_buy:
-                buy += price * size
+            if trade.taker is _BUY:
+                buy += price * trade.size
             else:
-                sell += price * size
+                sell += price * trade.size
             if ts >= minute_end:
                 if self._minute >= 0:
                     self._minutes.append((self._minute, hi, lo))
@@ -185,7 +190,8 @@ class Tape:
         self._minute_end = minute_end
         self._hi = hi
         self._lo = lo
-        self._last = prints[-1]
+        self._last_price = price
+        self._last_ts = ts
         self._trades += len(prints)
 
     def _close_bucket(self, bucket: int, buy: float, sell: float) -> None:

@@ -335,7 +335,7 @@ class ReplayMarketData(MarketData):
         except DecodeError:
             return False
         if isinstance(message, TradeMessage) and message.prints:
-            seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1][1]
+            seen.setdefault(message.symbol, _Seen()).last_price = message.prints[-1].price
             return True
         return False
 

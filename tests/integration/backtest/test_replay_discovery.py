@@ -29,7 +29,7 @@ def _every_frame(path: Path, window_ms: int) -> dict[str, tuple[int, int, float]
             if not info[2] and message.bids and message.asks:
                 info[2] = (message.bids[0][0] + message.asks[0][0]) / 2
         elif isinstance(message, TradeMessage) and message.prints:
-            seen.setdefault(message.symbol, [-1, -1, 0.0])[2] = message.prints[-1][1]
+            seen.setdefault(message.symbol, [-1, -1, 0.0])[2] = message.prints[-1].price
         if start is not None and ts - start > window_ms:
             break
     return {symbol: tuple(info) for symbol, info in seen.items()}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from densitytui.market.decode import TradeMessage, decode_frame
+from densitytui.model import Side
 from densitytui.venues.replay import ReplayFile
 from densitytui.venues.trade_history import (
     TradeHistoryError,
@@ -46,10 +47,14 @@ def test_rows_become_trade_frames(tmp_path: Path, gzipped: bool) -> None:
     first = messages[0]
     assert isinstance(first, TradeMessage)
     assert first.symbol == "BTCUSDT" and first.ts == 1723075200123
-    assert first.prints == [(1723075200123, 61800.2, 0.015, True)]
+    assert [(p.ts, p.price, p.size, p.taker) for p in first.prints] == [
+        (1723075200123, 61800.2, 0.015, Side.BUY),
+    ]
     second = messages[1]
     assert isinstance(second, TradeMessage)
-    assert second.prints == [(1723075200500, 61800.1, 0.002, False)]
+    assert [(p.ts, p.price, p.size, p.taker) for p in second.prints] == [
+        (1723075200500, 61800.1, 0.002, Side.SELL),
+    ]
     assert [t.trade_id for t in second.trades] == ["a2"]
 
 

@@ -19,6 +19,7 @@ from densitytui.market.decode import (
     OtherMessage,
     TickerMessage,
     TradeMessage,
+    TradePrint,
     decode_frame,
     decode_instruments,
     decode_klines,
@@ -68,10 +69,15 @@ def test_a_frame_in_another_key_order_decodes_the_same() -> None:
     assert (first.bids, first.u, first.cts, first.depth) == (second.bids, second.u, 0, 50)
 
 
+def read(prints: list[TradePrint]) -> list[tuple[int, float, float, Side]]:
+    return [(p.ts, p.price, p.size, p.taker) for p in prints]
+
+
 def test_public_trade(docs_examples: Path) -> None:
     message = decode_frame(example(docs_examples, "ws_public_trade.json"))
     assert isinstance(message, TradeMessage)
-    assert message.prints == [(1672304486865, 16578.5, 0.001, True)]
+    assert read(message.prints) == [(1672304486865, 16578.5, 0.001, Side.BUY)]
+    assert message.prints[0].id == "20f43950-d8dd-5b31-9112-a178eb6023af"
     assert (message.off_book, message.skipped) == ([], 0)
     assert message.trades == [
         Trade("BTCUSDT", 1672304486865, 16578.5, 0.001, Side.BUY,
@@ -136,8 +142,8 @@ def test_block_and_rpi_trades_are_kept_apart_from_book_trades(docs_examples: Pat
     ]
     message = decode_frame(orjson.dumps(frame))
     assert isinstance(message, TradeMessage)
-    assert message.prints == [(1, 100.5, 2.0, True), (4, 100.6, 1.0, True)]
-    assert message.off_book == [(2, 101.0, 40.0, True), (3, 100.4, 5.0, False)]
+    assert read(message.prints) == [(1, 100.5, 2.0, Side.BUY), (4, 100.6, 1.0, Side.BUY)]
+    assert read(message.off_book) == [(2, 101.0, 40.0, Side.BUY), (3, 100.4, 5.0, Side.SELL)]
     assert [t.ts for t in message.trades] == [1, 2, 3, 4]
 
 
@@ -154,7 +160,7 @@ def test_malformed_trades_are_skipped_and_counted_the_rest_kept() -> None:
     ]
     message = decode_frame(orjson.dumps(frame))
     assert isinstance(message, TradeMessage)
-    assert [ts for ts, *_ in message.prints] == [2, 6]
+    assert [p.ts for p in message.prints] == [2, 6]
     assert message.skipped == 4
 
 

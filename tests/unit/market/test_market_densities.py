@@ -11,6 +11,7 @@ import pytest
 from densitytui.market.book import OrderBook
 from densitytui.market.densities import DensityRules, DensityTracker
 from densitytui.model import BookSide, Density, DensityEvent, DensityEventKind, DensityOutcome
+from tests.prints import trade
 
 BIDS = [f"{99 + i / 10:.1f}" for i in range(10)]
 ASKS = [f"{100.1 + i / 10:.1f}" for i in range(10)]
@@ -52,7 +53,7 @@ class Market:
     def trades(self, *prints: tuple[int, float, float, bool], ts: int | None = None,
                ) -> list[DensityEvent]:
         self.ts = ts if ts is not None else max(p[0] for p in prints)
-        self.tracker.on_prints(list(prints), self.ts)
+        self.tracker.on_prints([trade(*p) for p in prints], self.ts)
         return self.take()
 
     def take(self) -> list[DensityEvent]:

@@ -9,15 +9,21 @@ import pytest
 from densitytui.config import TapeSection
 from densitytui.market.tape import Tape
 from densitytui.model import Kline
+from tests.prints import trade
 
 START = 1_700_000_000_000  # a round minute
 
 
+def feed(tape: Tape, prints: list[tuple[int, float, float, bool]]) -> None:
+    """Give `tape` trades written as (ts, price, size, taker bought)."""
+    tape.on_prints([trade(*p) for p in prints])
+
+
 def test_velocity_over_the_short_and_long_windows() -> None:
     tape = Tape(TapeSection())
-    tape.on_prints([(START + 1_000, 100.0, 3.0, True)])  # 300 USDT, 14 s before `now`
-    tape.on_prints([(START + 13_000, 100.0, 6.0, False)])  # 600 USDT, 2 s before
-    tape.on_prints([(START + 14_500, 100.0, 3.0, True)])  # 300 USDT
+    feed(tape, [(START + 1_000, 100.0, 3.0, True)])  # 300 USDT, 14 s before `now`
+    feed(tape, [(START + 13_000, 100.0, 6.0, False)])  # 600 USDT, 2 s before
+    feed(tape, [(START + 14_500, 100.0, 3.0, True)])  # 300 USDT
     now = START + 15_000
     assert tape.velocity_short(now) == pytest.approx(900 / 3)
     assert tape.velocity_long(now) == pytest.approx(1200 / 15)
@@ -27,7 +33,7 @@ def test_velocity_over_the_short_and_long_windows() -> None:
 
 def test_taker_volume_by_side_over_the_aggression_window() -> None:
     tape = Tape(TapeSection(aggression_window_s=10))
-    tape.on_prints([
+    feed(tape, [
         (START + 0, 50.0, 1.0, True),  # out of the window at `now`
         (START + 5_000, 50.0, 2.0, True),
         (START + 6_000, 50.0, 4.0, False),
@@ -40,9 +46,9 @@ def test_taker_volume_by_side_over_the_aggression_window() -> None:
 def test_volume_spike_against_the_baseline_average() -> None:
     tape = Tape(TapeSection(spike_baseline_s=60, spike_factor=3, velocity_short_s=3))
     for second in range(57):
-        tape.on_prints([(START + second * 1_000, 10.0, 1.0, True)])  # 10 USDT a second
+        feed(tape, [(START + second * 1_000, 10.0, 1.0, True)])  # 10 USDT a second
     assert not tape.spike(START + 57_000)
-    tape.on_prints([(START + 58_000, 10.0, 20.0, False)])  # 200 USDT at once
+    feed(tape, [(START + 58_000, 10.0, 20.0, False)])  # 200 USDT at once
     assert tape.spike(START + 58_500)
 
 
@@ -66,8 +72,8 @@ def test_spike_agrees_with_the_trades_counted_again_and_questions_change_nothing
             (now, float(rng.randint(90, 110)), float(rng.choice((1, 2, 5, 60))), rng.random() < 0.5)
             for _ in range(rng.randint(1, 3))
         ]
-        tape.on_prints(batch)
-        seldom.on_prints(batch)
+        feed(tape, batch)
+        feed(seldom, batch)
         trades += batch
         # Time never goes backwards (Tape's contract): a later question moves `now` on.
         for asked in (now, now + rng.choice((0, 0, 150, 5_000))):
@@ -99,8 +105,8 @@ def test_a_tape_asked_often_answers_to_the_bit_as_one_asked_seldom() -> None:
     for step in range(4_000):
         now += rng.choice((3, 40, 100, 250, 1_500, 4_000))
         batch = [(now, rng.uniform(90, 110), rng.uniform(0.001, 3.0), rng.random() < 0.5)]
-        often.on_prints(batch)
-        seldom.on_prints(batch)
+        feed(often, batch)
+        feed(seldom, batch)
         figures = (often.spike(now), often.velocity_short(now), often.velocity_long(now),
                    often.taker_volume(now))
         if step % 17 == 0:
@@ -113,10 +119,10 @@ def test_a_tape_asked_often_answers_to_the_bit_as_one_asked_seldom() -> None:
 def test_local_range_over_hours_and_prior_range_without_the_current_minute() -> None:
     tape = Tape(TapeSection(range_hours=(1.0, 4.0)))
     minute = 60_000
-    tape.on_prints([(START, 100.0, 1.0, True)])
-    tape.on_prints([(START + 100 * minute, 110.0, 1.0, True)])  # 50 min before the end
-    tape.on_prints([(START + 150 * minute, 105.0, 1.0, True)])
-    tape.on_prints([(START + 150 * minute + 1_000, 103.0, 1.0, False)])
+    feed(tape, [(START, 100.0, 1.0, True)])
+    feed(tape, [(START + 100 * minute, 110.0, 1.0, True)])  # 50 min before the end
+    feed(tape, [(START + 150 * minute, 105.0, 1.0, True)])
+    feed(tape, [(START + 150 * minute + 1_000, 103.0, 1.0, False)])
     now = START + 150 * minute + 2_000
     assert tape.local_range(1.0, now) == (103.0, 110.0)
     assert tape.local_range(4.0, now) == (100.0, 110.0)
@@ -130,7 +136,7 @@ def test_klines_seed_the_local_range() -> None:
         Kline(START - 120 * 60_000, 90.0, 95.0, 85.0, 92.0, 1.0),
         Kline(START - 30 * 60_000, 92.0, 99.0, 91.0, 98.0, 1.0),
     ])
-    tape.on_prints([(START + 1_000, 97.0, 1.0, True)])
+    feed(tape, [(START + 1_000, 97.0, 1.0, True)])
     assert tape.local_range(1.0, START + 2_000) == (91.0, 99.0)
     assert tape.local_range(4.0, START + 2_000) == (85.0, 99.0)
 
@@ -138,7 +144,7 @@ def test_klines_seed_the_local_range() -> None:
 def test_memory_stays_bounded_over_a_long_day() -> None:
     tape = Tape(TapeSection(range_hours=(1.0, 4.0)))
     for second in range(0, 10 * 3600, 2):  # ten hours, a trade every two seconds
-        tape.on_prints([(START + second * 1_000, 100.0 + second % 7, 0.1, second % 4 == 0)])
+        feed(tape, [(START + second * 1_000, 100.0 + second % 7, 0.1, second % 4 == 0)])
     assert len(tape._minutes) <= 4 * 60 + 1
     assert len(tape._baseline.buckets) <= 60 * 10
     assert len(tape._short.buckets) <= 30

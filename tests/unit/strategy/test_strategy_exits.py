@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from densitytui.config import Config, TapeSection, parse_config
-from densitytui.market.decode import TradePrint
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Position, Side, SignalKind
 from densitytui.strategy.exits import ExitRules, breakeven_stop, exit_decision
+from tests.prints import trade
 
 NOW = 1_700_000_000_000 + 4 * 3_600_000  # a round minute
 MIN = 60_000
@@ -30,14 +30,18 @@ def density(side: BookSide, price: float, *, size: float = 1_000.0, density_id: 
     )
 
 
-def tape_of(prints: list[TradePrint]) -> Tape:
+Print = tuple[int, float, float, bool]
+"""A trade written as (ts, price, size, taker bought)."""
+
+
+def tape_of(prints: list[Print]) -> Tape:
     tape = Tape(TapeSection())
-    for trade in sorted(prints):
-        tape.on_prints([trade])
+    for one in sorted(prints):
+        tape.on_prints([trade(*one)])
     return tape
 
 
-def steady(until: int = NOW, notional: float = 100.0) -> list[TradePrint]:
+def steady(until: int = NOW, notional: float = 100.0) -> list[Print]:
     """A buy and a sell of `notional` USDT each second for the 15 s up to `until`."""
     return [
         (until - 15_000 + second * 1_000 + offset, 100.0, notional / 100.0, offset == 0)

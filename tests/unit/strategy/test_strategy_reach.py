@@ -14,6 +14,7 @@ from densitytui.config import Config, TapeSection
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, SignalKind, Trend
 from densitytui.strategy.signals import Reach, SignalRules, find_signals
+from tests.prints import trade
 
 NOW = 1_700_000_000_000 + 4 * 3_600_000
 TICK = 0.01
@@ -44,7 +45,7 @@ def _tape(spike: bool) -> Tape:
     tape = Tape(TapeSection())
     for second in range(60):
         size = 50.0 if spike and second > 56 else 1.0
-        tape.on_prints([(NOW - 60_000 + second * 1_000, 100.0, size, second % 2 == 0)])
+        tape.on_prints([trade(NOW - 60_000 + second * 1_000, 100.0, size, second % 2 == 0)])
     return tape
 
 

@@ -13,6 +13,7 @@ from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Side, SignalKind, Trend
 from densitytui.strategy.grid import ceil_to_step, floor_to_step, is_step_multiple
 from densitytui.strategy.signals import SignalRules, find_signals, signal_still_valid
+from tests.prints import trade
 
 NOW = 1_700_000_000_000 + 4 * 3_600_000  # a round minute
 TICK = 0.01
@@ -35,7 +36,7 @@ def calm_tape(price: float = 100.0) -> Tape:
     """A minute of one small trade a second: no spike, and a prior range at `price`."""
     tape = Tape(TapeSection())
     for second in range(60):
-        tape.on_prints([(NOW - 61_000 + second * 1_000, price, 1.0, second % 2 == 0)])
+        tape.on_prints([trade(NOW - 61_000 + second * 1_000, price, 1.0, second % 2 == 0)])
     return tape
 
 
@@ -260,8 +261,8 @@ def test_no_bounce_from_a_wall_that_is_not_stable(change: dict, why: str, up: bo
 def test_no_bounce_during_a_volume_spike() -> None:
     tape = Tape(TapeSection())
     for second in range(57):
-        tape.on_prints([(NOW - 58_000 + second * 1_000, 99.9, 1.0, True)])  # ~100 USDT/s
-    tape.on_prints([(NOW - 500, 99.9, 40.0, False)])  # ~4,000 USDT at once
+        tape.on_prints([trade(NOW - 58_000 + second * 1_000, 99.9, 1.0, True)])  # ~100 USDT/s
+    tape.on_prints([trade(NOW - 500, 99.9, 40.0, False)])  # ~4,000 USDT at once
     assert tape.spike(NOW)
     assert find(Trend.DOWN, last=99.90, prev=99.91, densities=[holding_bid()], tape=tape) == []
     assert find(Trend.UP, last=100.10, prev=100.09, densities=[holding_ask()], tape=tape) == []
