@@ -210,6 +210,8 @@ def _with(frame: dict, path: tuple[str, ...], value: object) -> bytes:
         (_with(TRADE, ("data", 0, "v"), "-1"), KIND_TRADE, "> 0.0 - at `$.data[0].v`"),
         (_with(TRADE, ("data", 0, "T"), KeyError), KIND_TRADE, "missing required field `T`"),
         (_with(TRADE, ("ts",), KeyError), KIND_TRADE, "missing required field `ts`"),
+        (_with(TRADE, ("topic",), "publicTrade."), KIND_TRADE, "is not publicTrade.<symbol>"),
+        (_with(TRADE, ("topic",), "publicTrade.X.Y"), KIND_TRADE, "is not publicTrade.<symbol>"),
         (b'{"topic":"tickers.X","type":"delta","ts":1,"data":{"lastPrice":"1"}}', KIND_TICKER,
          "missing field 'symbol'"),
         (b'{"op": 5}', KIND_CONTROL, "op must be a string"),
