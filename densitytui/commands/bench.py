@@ -1,11 +1,13 @@
 """`densitytui bench TARGET`: throughput benchmarks, measured in one process.
 
-`bench market` replays recorded frames, held in memory, three ways over the very same frames,
+`bench market` replays recorded frames, held in memory, four ways over the very same frames,
 in alternating rounds, and keeps the best round of each: `orjson.loads` alone, the decoder the
-engine runs (`decode_frame`) and the whole market engine (decode, books, densities, tape). The
-headline is engine msg/s divided by `orjson.loads` msg/s: a fixed yardstick, unlike the
-engine's own decoder, which moving work into it would flatter. A last pass times every message
-through the engine alone, for the microseconds per book and per trade message (p50, p99).
+engine runs (`decode_frame`), decoding plus the order books alone (`books_pass`), and the whole
+market engine (decode, books, densities, tape). The headline is engine msg/s divided by
+`orjson.loads` msg/s: a fixed yardstick, unlike the engine's own decoder, which moving work
+into it would flatter. The differences between the passes say where the engine's time goes.
+A last pass times every message through the engine alone, for the microseconds per book and
+per trade message (p50, p99).
 
 Without `--data` it reads the shared BTC recording when the checkout has one beside it, and
 otherwise records a fixed-seed simulated session first (in memory), so it runs on a fresh
@@ -34,7 +36,9 @@ from densitytui.commands.bench_ui import register_ui
 from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
-from densitytui.market.decode import KIND_BOOK, KIND_TRADE, DecodeError, decode_frame
+from densitytui.market.book import OrderBook
+from densitytui.market.decode import KIND_BOOK, KIND_TRADE, BookMessage, DecodeError, decode_frame
+from densitytui.market.densities import DensityRules
 from densitytui.market.engine import MarketEngine
 from densitytui.paths import PACKAGE_DIR
 from densitytui.venues.recording import RecordingError, read_frames
@@ -66,8 +70,9 @@ def register(
         "market", parents=parents,
         help="messages/s of the whole market engine against orjson.loads on the same frames",
         description="Replay recorded Bybit frames from memory: orjson.loads alone, the "
-        "engine's decoder alone and the whole market engine, alternating, best of --repeat "
-        "rounds. Headline: engine msg/s / orjson.loads msg/s. Then microseconds per book and "
+        "engine's decoder alone, decoding plus the order books, and the whole market engine, "
+        "alternating, best of --repeat rounds. Headline: engine msg/s / orjson.loads msg/s; "
+        "the passes' differences say where the time goes. Then microseconds per book and "
         "per trade message (p50, p99) and the peak RSS of the process. Without --data: the "
         f"shared BTC recording beside the checkout if there is one, else {SIM_SECONDS} s of "
         f"the simulated market (seed {SIM_SEED}), recorded first.",
@@ -149,6 +154,30 @@ def market_engine_pass(frames: list[bytes], config: Config) -> int:
     return count + len(market.finish())
 
 
+def books_pass(frames: list[bytes], config: Config) -> int:
+    """Decode every frame and apply the book frames, each book reporting the changes its
+    density tracker would ask for, and nothing more: the engine's time up to its densities
+    and tape. The number of those changes."""
+    books: dict[str, OrderBook] = {}
+    changes = 0
+    for frame in frames:
+        try:
+            message = decode_frame(frame)
+        except DecodeError:
+            continue
+        if type(message) is BookMessage:
+            book = books.get(message.symbol)
+            if book is None:
+                strategy = config.strategy(message.symbol)
+                rules = DensityRules.from_config(strategy.density, strategy.signals)
+                book = books[message.symbol] = OrderBook(
+                    message.symbol, message.depth, rules.keep_fraction * rules.threshold(0.0),
+                )
+            book.apply_message(message)
+            changes += len(book.changes)
+    return changes
+
+
 def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str, float]:
     """Best-of-`repeat` seconds of the three passes over `frames`, alternating, then the
     per-message latency pass."""
@@ -171,10 +200,14 @@ def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str
         nonlocal events
         events = market_engine_pass(frames, config)
 
-    best = {"orjson": float("inf"), "decode": float("inf"), "engine": float("inf")}
+    def books() -> None:
+        books_pass(frames, config)
+
+    best = dict.fromkeys(("orjson", "decode", "books", "engine"), float("inf"))
     for _ in range(repeat):
         best["orjson"] = _best_seconds(orjson_only, best["orjson"])
         best["decode"] = _best_seconds(decode_only, best["decode"])
+        best["books"] = _best_seconds(books, best["books"])
         best["engine"] = _best_seconds(engine, best["engine"])
     kinds = frame_kinds(frames)
     n = len(frames)
@@ -189,6 +222,11 @@ def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str
         "engine_msgs_per_s": n / best["engine"],
         "density_events": events,
     }
+    # Where the engine's time goes, by difference between the passes, in CPU ms.
+    figures["orjson_ms"] = best["orjson"] * 1000
+    figures["decode_ms"] = best["decode"] * 1000
+    figures["books_ms"] = (best["books"] - best["decode"]) * 1000
+    figures["densities_tape_ms"] = (best["engine"] - best["books"]) * 1000
     figures["ratio_vs_orjson"] = figures["engine_msgs_per_s"] / figures["orjson_msgs_per_s"]
     figures["ratio_vs_decode"] = figures["engine_msgs_per_s"] / figures["decode_msgs_per_s"]
     figures.update(measure_latency(frames, kinds, config))
@@ -265,6 +303,13 @@ def run_market(args: argparse.Namespace) -> int:
           "(decode, books, densities, tape)")
     print(f"  decode only        {figures['decode_msgs_per_s']:>12,.0f} msg/s  "
           f"(decode_frame; engine / decode {figures['ratio_vs_decode']:.3f})")
+    orjson_ms = figures["orjson_ms"]
+    print("  where the engine's time goes, CPU ms and x orjson.loads (by difference of passes):")
+    for label, key in (
+        ("decoding", "decode_ms"), ("books", "books_ms"),
+        ("densities, tape", "densities_tape_ms"),
+    ):
+        print(f"    {label:<16} {figures[key]:>8.1f} ms  {figures[key] / orjson_ms:>5.2f}x")
     for name in LATENCY_KINDS.values():
         print(f"  {name + ' message':<18} {figures[f'{name}_us_p50']:>9.1f} us p50  "
               f"{figures[f'{name}_us_p99']:>7.1f} us p99  (whole engine)")

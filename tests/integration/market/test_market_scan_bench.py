@@ -12,8 +12,10 @@ import orjson
 import pytest
 
 from densitytui.cli import main
+from densitytui.commands.bench import books_pass
 from densitytui.commands.scan import _Progress
-from densitytui.venues.recording import Recording
+from densitytui.config import Config
+from densitytui.venues.recording import Recording, read_frames
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ["--config", str(ROOT / "config.toml")]
@@ -180,10 +182,45 @@ def test_bench_market_reports_the_ratio_to_orjson_and_latency_per_kind(
     assert figures["ratio_vs_decode"] == pytest.approx(
         figures["engine_msgs_per_s"] / figures["decode_msgs_per_s"]
     )
+    # The three stages add up to the engine's pass; the yardstick's time is the same figure.
+    engine_ms = 1000 * figures["messages"] / figures["engine_msgs_per_s"]
+    stages = figures["decode_ms"] + figures["books_ms"] + figures["densities_tape_ms"]
+    assert stages == pytest.approx(engine_ms)
+    assert figures["orjson_ms"] == pytest.approx(
+        1000 * figures["messages"] / figures["orjson_msgs_per_s"]
+    )
     status, lines, _ = run_cli(capsys, "bench", "market", "--data", str(xrp_file), "--repeat", "1")
     assert status == 0
     assert lines[2].split()[:3] == ["engine", "/", "orjson"]  # the headline comes first
     assert any(line.strip().startswith("book message") for line in lines)
+    assert any(line.strip().startswith("densities, tape") for line in lines)
+
+
+def test_the_books_pass_reports_the_changes_a_plain_replay_counts(btc_file: Path) -> None:
+    """`books_pass` (decoding and books, no densities): its books report every level whose
+    notional before or after reaches the tracker's wall size, counted here by replaying the
+    levels into plain dicts."""
+    config = Config()
+    wall = config.density.keep_fraction * config.density.min_notional_usdt
+    frames = list(read_frames(btc_file))
+    expected = 0
+    sides: dict[str, dict[float, float]] = {"b": {}, "a": {}}
+    for frame in frames:
+        message = orjson.loads(frame)
+        if not message.get("topic", "").startswith("orderbook."):
+            continue
+        if message["type"] == "snapshot":
+            sides = {"b": {}, "a": {}}
+        for key, side in sides.items():
+            for price_text, size_text in message["data"][key]:
+                price, size = float(price_text), float(size_text)
+                old = side.pop(price, 0.0)
+                if size:
+                    side[price] = size
+                if max(old, size) * price >= wall:
+                    expected += 1
+    assert expected > 40_000
+    assert books_pass(frames, config) == expected
 
 
 def test_bench_market_without_data_records_a_simulated_session_first(
