@@ -179,7 +179,7 @@ def books_pass(frames: list[bytes], config: Config) -> int:
 
 
 def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str, float]:
-    """Best-of-`repeat` seconds of the three passes over `frames`, alternating, then the
+    """Best-of-`repeat` seconds of the four passes over `frames`, alternating, then the
     per-message latency pass."""
     loads = orjson.loads
 
