@@ -121,9 +121,10 @@ _decode_book = msgspec.json.Decoder(_BookFrame, strict=False).decode
 _decode_book_text = msgspec.json.Decoder(_BookTextFrame).decode
 _decode_trades = msgspec.json.Decoder(_TradeFrame, strict=False).decode
 _decode_trades_loose = msgspec.json.Decoder(_TradeFrameLoose, strict=False).decode
-# Bybit writes `topic` first: frames that start so go straight to their typed decoder.
+# Bybit writes `topic` first: frames that start so go straight to their typed decoder (the
+# Bybit stream reads the book prefix too, to check sequences before decoding).
 BOOK_PREFIX = b'{"topic":"orderbook.'
-TRADE_PREFIX = b'{"topic":"publicTrade.'
+_TRADE_PREFIX = b'{"topic":"publicTrade.'
 _TRADE_TOPIC = "publicTrade."
 # orderbook.{depth}.{symbol} → depth, and publicTrade.{symbol} → symbol, once per topic.
 _depths: dict[str, int] = {}
@@ -274,10 +275,10 @@ def decode_frame(raw: bytes | str) -> Message:
     if type(raw) is str:
         raw = raw.encode()
     # Any other layout than Bybit's takes the general path below, to the same result.
-    if raw.startswith(TRADE_PREFIX):
-        return decode_trades(raw)
+    if raw.startswith(_TRADE_PREFIX):
+        return _trades(raw)
     if raw.startswith(BOOK_PREFIX):
-        return decode_book(raw)
+        return _book(raw)
     try:
         frame = loads(raw)
     except JSONDecodeError as exc:
@@ -292,16 +293,15 @@ def decode_frame(raw: bytes | str) -> Message:
     if type(topic) is not str:
         raise DecodeError(KIND_INVALID, "topic is not a string")
     if topic.startswith(_TRADE_TOPIC):
-        return decode_trades(raw)
+        return _trades(raw)
     if topic.startswith("orderbook."):
-        return decode_book(raw)
+        return _book(raw)
     if topic.startswith("tickers."):
         return _ticker(frame)
     return OtherMessage(topic)
 
 
-def decode_book(raw: bytes) -> BookMessage:
-    """An `orderbook.*` frame → its message; `DecodeError` if it is malformed."""
+def _book(raw: bytes) -> BookMessage:
     try:
         frame = _decode_book(raw)
     except msgspec.DecodeError as exc:
@@ -332,9 +332,7 @@ def _depth(topic: str) -> int:
     return depth
 
 
-def decode_trades(raw: bytes) -> TradeMessage:
-    """A `publicTrade.*` frame → its message; `DecodeError` if its envelope is malformed or
-    none of its trades is well formed."""
+def _trades(raw: bytes) -> TradeMessage:
     try:
         frame = _decode_trades(raw)
         skipped = 0

@@ -27,22 +27,18 @@ from typing import TYPE_CHECKING
 
 from densitytui.market.book import ApplyResult, OrderBook
 from densitytui.market.decode import (
-    BOOK_PREFIX,
     KIND_BOOK,
     KIND_CONTROL,
     KIND_INVALID,
     KIND_OTHER,
     KIND_TICKER,
     KIND_TRADE,
-    TRADE_PREFIX,
     BookMessage,
     DecodeError,
     Message,
     TickerMessage,
     TradeMessage,
-    decode_book,
     decode_frame,
-    decode_trades,
 )
 from densitytui.market.densities import DensityRules, DensityTracker
 from densitytui.market.tape import Tape
@@ -136,16 +132,8 @@ class MarketEngine:
 
     def on_frame(self, raw: bytes | str) -> Sequence[DensityEvent]:
         """Decode and apply one public frame; the density events it caused, in order."""
-        if type(raw) is str:
-            raw = raw.encode()
         try:
-            # Trade and book frames are most frames: a call less than `decode_frame` each.
-            if raw.startswith(TRADE_PREFIX):
-                message: Message = decode_trades(raw)
-            elif raw.startswith(BOOK_PREFIX):
-                message = decode_book(raw)
-            else:
-                message = decode_frame(raw)
+            message = decode_frame(raw)
         except DecodeError as exc:
             self.stats.malformed[exc.kind] += 1
             return _NO_EVENTS

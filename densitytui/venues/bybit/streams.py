@@ -34,7 +34,13 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from densitytui.market.decode import DecodeError, decode_instruments, decode_klines, decode_tickers
+from densitytui.market.decode import (
+    BOOK_PREFIX,
+    DecodeError,
+    decode_instruments,
+    decode_klines,
+    decode_tickers,
+)
 from densitytui.model import Instrument, Kline, Ticker
 from densitytui.venues.base import ExchangeError, MarketData
 from densitytui.venues.bybit.backoff import Backoff
@@ -43,7 +49,6 @@ from densitytui.venues.bybit.rest import RestClient
 
 log = logging.getLogger(__name__)
 
-BOOK_PREFIX = b'{"topic":"orderbook.'
 TOPIC_PREFIX = b'{"topic":"'
 # Bybit's kline intervals in minutes; days, weeks and months have letters.
 KLINE_INTERVALS = {1440: "D", 10080: "W", 43200: "M"}
