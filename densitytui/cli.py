@@ -25,6 +25,7 @@ from densitytui.commands import (
     sim,
 )
 from densitytui.config import Venue
+from densitytui.market import core as market_core
 from densitytui.model import TradingMode
 
 VENUES = get_args(Venue)
@@ -76,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Trade Bybit USDT perpetuals on order-book densities, from the terminal. "
         "Without a command, runs the app (default venue: the built-in simulated market).",
     )
-    parser.add_argument("--version", action="version", version=f"densitytui {__version__}")
+    parser.add_argument(
+        "--version", action="version",
+        version=f"densitytui {__version__} (market core: {market_core.running()})",
+    )
     _add_shared(parser, SHARED, suppress=False)
     run_app.add_live_flag(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

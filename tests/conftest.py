@@ -19,6 +19,13 @@ XRP_FILE = SHARED_DATA / "xrpusdt-ob500-2024-12-01.bybit.jsonl"
 DOCS_EXAMPLES = ROOT.parent / "shared" / "bybit" / "docs-examples"
 
 
+def pytest_report_header() -> str:
+    """Which market core this run tests (CI runs the suite once with each)."""
+    from densitytui.market import core
+
+    return f"densitytui market core: {core.running()}"
+
+
 @pytest.fixture(autouse=True)
 def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep every test away from the real ~/.config, ~/.local/share and ~/.local/state."""

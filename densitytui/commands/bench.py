@@ -36,6 +36,7 @@ from densitytui.commands.bench_ui import register_ui
 from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config
+from densitytui.market import core as market_core
 from densitytui.market.book import OrderBook
 from densitytui.market.decode import KIND_BOOK, KIND_TRADE, BookMessage, DecodeError, decode_frame
 from densitytui.market.densities import DensityRules
@@ -46,7 +47,9 @@ from densitytui.venues.sim import SimMarket
 
 DEFAULT_DATA = Path("../shared/data/btcusdt-2024-08-08.bybit.jsonl.gz")
 """Relative to the project root, where a checkout runs it; found from the source tree too."""
-TARGET_RATIO = 0.25
+# issue 22: the compiled market core at half of orjson.loads' speed (the pure core: no target
+# beyond not falling behind itself)
+TARGET_RATIO = 0.5
 # The simulated session recorded when there is no data: fixed, so runs compare.
 SIM_SEED = 1
 SIM_SECONDS = 30
@@ -232,6 +235,7 @@ def measure_market(frames: list[bytes], config: Config, repeat: int) -> dict[str
     figures.update(measure_latency(frames, kinds, config))
     figures["peak_rss_mb"] = _peak_rss_mb()
     figures["load_avg_1m"] = os.getloadavg()[0]
+    figures["core"] = market_core.running()
     return figures
 
 
@@ -296,8 +300,9 @@ def run_market(args: argparse.Namespace) -> int:
         f"best of {figures['repeat']} alternating rounds in CPU time, load average "
         f"{figures['load_avg_1m']:.2f}"
     )
+    print(f"  market core        {figures['core']}")
     print(f"  engine / orjson    {figures['ratio_vs_orjson']:>12.3f}        "
-          f"(headline; target >= {TARGET_RATIO})")
+          f"(headline; target >= {TARGET_RATIO} with the compiled core)")
     print(f"  orjson.loads only  {figures['orjson_msgs_per_s']:>12,.0f} msg/s  (yardstick)")
     print(f"  market engine      {figures['engine_msgs_per_s']:>12,.0f} msg/s  "
           "(decode, books, densities, tape)")

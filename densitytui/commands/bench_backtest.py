@@ -29,6 +29,7 @@ from typing import Any
 from densitytui.commands.scan import change_24h_arg
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config, ConfigError
+from densitytui.market import core as market_core
 from densitytui.paths import PACKAGE_DIR
 from densitytui.venues.recording import RecordingError, read_frames
 
@@ -156,6 +157,7 @@ def measure(
         "ratio": backtest_rate / market_rate,
         "target_ratio": TARGET_RATIO,
         "load_avg_1m": os.getloadavg()[0],
+        "core": market_core.running(),
     }
 
 
@@ -168,6 +170,7 @@ def _print(figures: dict[str, Any], data: Path) -> None:
         f"{' '.join(figures['overrides']) or 'none'}); best of {figures['repeat']} rounds in "
         f"CPU time, load average {figures['load_avg_1m']:.2f}"
     )
+    print(f"  market core              {figures['core']}")
     print(f"  backtest / market engine {figures['ratio']:>10.3f}        "
           f"(headline; target >= {TARGET_RATIO})")
     print(f"  whole backtest           {figures['backtest_msgs_per_s']:>10,.0f} msg/s  "

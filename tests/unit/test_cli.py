@@ -12,6 +12,7 @@ import pytest
 from densitytui import __version__
 from densitytui.cli import build_parser, main
 from densitytui.commands.settings import config_from_args
+from densitytui.market import core
 
 
 def test_help_lists_every_command() -> None:
@@ -28,7 +29,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["--version"])
     assert caught.value.code == 0
-    assert capsys.readouterr().out.strip() == f"densitytui {__version__}"
+    assert capsys.readouterr().out.strip() == (
+        f"densitytui {__version__} (market core: {core.running()})"
+    )
 
 
 @pytest.mark.parametrize(
