@@ -89,13 +89,17 @@ class CustomBuildHook(BuildHookInterface):
     def _compile(self, root: Path, out: Path) -> list[Path]:
         """The built extension files, or [] (and why) when compiling failed."""
         temp = out / "temp"
-        paths = [f"{PACKAGE}/{name}.py" for name in CORE_MODULES]
+        # Absolute paths, run from an empty directory: setuptools, there only to drive the C
+        # compiler, must not read this project's pyproject.toml (hatchling builds it).
+        paths = [str(root / PACKAGE / f"{name}.py") for name in CORE_MODULES]
+        work = out / "cwd"
+        work.mkdir()
         env = dict(os.environ, MYPY_CACHE_DIR=str(out / "mypy_cache"))
         try:
             result = subprocess.run(
                 [sys.executable, "-c", _COMPILE.format(group=GROUP), str(out), str(temp),
                  *MYPY_OPTIONS, *paths],
-                cwd=root, env=env, capture_output=True, text=True, check=False,
+                cwd=work, env=env, capture_output=True, text=True, check=False,
             )
         except OSError as exc:
             return self._failed(str(exc))

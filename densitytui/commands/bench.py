@@ -300,9 +300,9 @@ def run_market(args: argparse.Namespace) -> int:
         f"best of {figures['repeat']} alternating rounds in CPU time, load average "
         f"{figures['load_avg_1m']:.2f}"
     )
-    print(f"  market core        {figures['core']}")
     print(f"  engine / orjson    {figures['ratio_vs_orjson']:>12.3f}        "
           f"(headline; target >= {TARGET_RATIO} with the compiled core)")
+    print(f"  market core        {figures['core']}")
     print(f"  orjson.loads only  {figures['orjson_msgs_per_s']:>12,.0f} msg/s  (yardstick)")
     print(f"  market engine      {figures['engine_msgs_per_s']:>12,.0f} msg/s  "
           "(decode, books, densities, tape)")

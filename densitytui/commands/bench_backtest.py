@@ -170,9 +170,9 @@ def _print(figures: dict[str, Any], data: Path) -> None:
         f"{' '.join(figures['overrides']) or 'none'}); best of {figures['repeat']} rounds in "
         f"CPU time, load average {figures['load_avg_1m']:.2f}"
     )
-    print(f"  market core              {figures['core']}")
     print(f"  backtest / market engine {figures['ratio']:>10.3f}        "
           f"(headline; target >= {TARGET_RATIO})")
+    print(f"  market core              {figures['core']}")
     print(f"  whole backtest           {figures['backtest_msgs_per_s']:>10,.0f} msg/s  "
           f"({figures['backtest_cpu_s']:.3f} s CPU, reading the file included)")
     print(f"  market engine            {figures['market_msgs_per_s']:>10,.0f} msg/s  "

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from densitytui.cli import main
+from densitytui.market import core
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ["--config", str(ROOT / "config.toml")]
@@ -30,6 +31,7 @@ def test_bench_backtest_reports_both_sides_of_its_ratio(
         figures["backtest_msgs_per_s"] / figures["market_msgs_per_s"]
     )
     assert 0 < figures["read_cpu_s"] < figures["backtest_cpu_s"]
+    assert figures["core"] == core.running()
 
 
 def test_bench_backtest_refuses_a_sweep_with_one_line(

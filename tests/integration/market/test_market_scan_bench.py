@@ -15,6 +15,7 @@ from densitytui.cli import main
 from densitytui.commands.bench import books_pass
 from densitytui.commands.scan import _Progress
 from densitytui.config import Config
+from densitytui.market import core
 from densitytui.venues.recording import Recording, read_frames
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -192,6 +193,7 @@ def test_bench_market_reports_the_ratio_to_orjson_and_latency_per_kind(
     status, lines, _ = run_cli(capsys, "bench", "market", "--data", str(xrp_file), "--repeat", "1")
     assert status == 0
     assert lines[2].split()[:3] == ["engine", "/", "orjson"]  # the headline comes first
+    assert lines[3].split() == ["market", "core", *core.running().split()]
     assert any(line.strip().startswith("book message") for line in lines)
     assert any(line.strip().startswith("densities, tape") for line in lines)
 
