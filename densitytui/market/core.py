@@ -81,6 +81,6 @@ def running() -> str:
     why". Loads the core modules if they are not loaded yet."""
     files = [importlib.import_module(f"{_PACKAGE}.{name}").__file__ or "" for name in CORE_MODULES]
     compiled = [f.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for f in files]
-    if all(compiled) == COMPILED and (COMPILED or not any(compiled)):
+    if compiled == [COMPILED] * len(files):
         return DESCRIPTION
     return f"mixed: {', '.join(files)}"
