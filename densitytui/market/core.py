@@ -13,7 +13,6 @@ made once, when `densitytui.market` is first imported, before any core module lo
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -30,8 +29,9 @@ _PACKAGE = "densitytui.market"
 _DIR = Path(__file__).resolve().parent
 
 
-class _PureFinder(importlib.abc.MetaPathFinder):
-    """Loads the core modules from their `.py` sources even where compiled ones sit beside them."""
+class _PureFinder:
+    """Loads the core modules from their `.py` sources even where compiled ones sit beside them
+    (a meta path finder; not derived from `importlib.abc`, which would import far more)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None,
