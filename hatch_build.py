@@ -27,6 +27,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 PACKAGE = "densitytui/market"
+# The same as densitytui.market.core says (a test checks): this file runs without the package.
 CORE_MODULES = ("book", "densities", "tape")
 GROUP = "densitytui.market.compiled"
 STAMP = "core_build.json"

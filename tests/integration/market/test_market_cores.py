@@ -8,6 +8,7 @@ checks that need it."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -122,3 +123,18 @@ def test_backtest_json_is_byte_identical_between_cores(
     compiled = cli(False, *args)
     assert b'"trades"' in compiled
     assert compiled == cli(True, *args)
+
+
+def test_the_build_compiles_the_modules_the_core_checks() -> None:
+    """hatch_build.py runs without the package importable, so it names the core modules and
+    the stamp itself: the two lists must agree."""
+    tree = ast.parse((ROOT / "hatch_build.py").read_text())
+    names = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in ("CORE_MODULES", "STAMP", "PACKAGE")
+    }
+    assert names == {
+        "CORE_MODULES": core.CORE_MODULES, "STAMP": core.STAMP, "PACKAGE": "densitytui/market",
+    }
