@@ -68,7 +68,10 @@ def test_wheel_ships_themes_and_default_config(tmp_path: Path) -> None:
     # Built where a C compiler is: the compiled core, tagged for this platform, and it runs.
     if os.environ.get("DENSITYTUI_NO_COMPILED_CORE") == "1":
         pytest.skip("DENSITYTUI_NO_COMPILED_CORE=1: no compiled core expected")
-    assert not wheel.name.endswith("-py3-none-any.whl"), wheel.name
+    assert not wheel.name.endswith("-py3-none-any.whl"), (
+        f"{wheel.name} was built without the compiled market core (no C compiler?); set "
+        "DENSITYTUI_NO_COMPILED_CORE=1 to skip this check"
+    )
     for name in (*core.CORE_MODULES, "compiled__mypyc"):
         assert any(n.startswith(f"densitytui/market/{name}.") and n.endswith(".so") for n in names)
     assert "densitytui/market/core_build.json" in names
