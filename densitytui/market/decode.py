@@ -25,6 +25,7 @@ decoders take the parsed envelope (or its bytes) and raise `DecodeError` on a no
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
@@ -56,6 +57,9 @@ TICKER_FIELDS: dict[str, tuple[str, float]] = {
     "lowPrice24h": ("low_24h", 1.0),
     "markPrice": ("mark_price", 1.0),
 }
+
+SIGNED_TICKER_FIELDS = frozenset({"price24hPcnt"})
+"""The one ticker field that may be negative: the others are prices, turnover and volume."""
 
 _LARGEST = sys.float_info.max
 # `le` the largest float rejects infinity; `gt`/`ge` reject NaN (it compares false).
@@ -101,6 +105,7 @@ class TradePrint(msgspec.Struct, gc=False):
     id: str = msgspec.field(name="i")
     block: bool = msgspec.field(default=False, name="BT")
     rpi: bool = msgspec.field(default=False, name="RPI")
+    symbol: str = msgspec.field(default="", name="s")
 
 
 class _TradeFrame(msgspec.Struct, gc=False):
@@ -126,9 +131,11 @@ _decode_trades_loose = msgspec.json.Decoder(_TradeFrameLoose, strict=False).deco
 BOOK_PREFIX = b'{"topic":"orderbook.'
 _TRADE_PREFIX = b'{"topic":"publicTrade.'
 _TRADE_TOPIC = "publicTrade."
-# orderbook.{depth}.{symbol} → depth, and publicTrade.{symbol} → symbol, once per topic.
-_depths: dict[str, int] = {}
+# orderbook.{depth}.{symbol} → (depth, symbol), and publicTrade.{symbol} → symbol, parsed once
+# per topic; a stream of ever new topics (a fuzzer, a broken feed) empties them, never grows them.
+_book_topics: dict[str, tuple[int, str]] = {}
 _trade_symbols: dict[str, str] = {}
+_TOPIC_CACHE_SIZE = 4_096
 
 
 class DecodeError(Exception):
@@ -273,7 +280,10 @@ Message = BookMessage | TradeMessage | TickerMessage | ControlMessage | OtherMes
 def decode_frame(raw: bytes | str) -> Message:
     """One public WebSocket frame → its message; raise `DecodeError` if it is malformed."""
     if type(raw) is str:
-        raw = raw.encode()
+        try:
+            raw = raw.encode()
+        except UnicodeEncodeError as exc:
+            raise DecodeError(KIND_INVALID, f"not UTF-8 text ({exc.reason})") from None
     # Any other layout than Bybit's takes the general path below, to the same result.
     if raw.startswith(_TRADE_PREFIX):
         return _trades(raw)
@@ -308,28 +318,36 @@ def _book(raw: bytes) -> BookMessage:
         raise DecodeError(KIND_BOOK, _what(exc)) from None
     data = frame.data
     topic = frame.topic
-    depth = _depths.get(topic)
-    if depth is None:
-        depth = _depth(topic)
+    parsed = _book_topics.get(topic)
+    if parsed is None:
+        parsed = _book_topic(topic)
+    depth, symbol = parsed
+    if data.s != symbol:
+        raise DecodeError(KIND_BOOK, f"data.s {data.s!r} is not the topic's symbol {symbol!r}")
     ts = frame.ts
     cts = frame.cts
     message = BookMessage(
-        data.s, depth, frame.type == "snapshot", data.b, data.a, data.u, data.seq, ts,
+        symbol, depth, frame.type == "snapshot", data.b, data.a, data.u, data.seq, ts,
         ts if cts is None else cts,
     )
     if message.is_snapshot or data.u == 1:
         # Rare (one per subscription): read the strings once more for how they are printed.
-        text = _decode_book_text(raw).data
+        try:
+            text = _decode_book_text(raw).data
+        except msgspec.DecodeError as exc:
+            raise DecodeError(KIND_BOOK, f"levels must be [price, size] strings: {exc}") from None
         message.price_decimals, message.size_decimals = text_decimals(text.b + text.a)
     return message
 
 
-def _depth(topic: str) -> int:
+def _book_topic(topic: str) -> tuple[int, str]:
     parts = topic.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2]:
         raise DecodeError(KIND_BOOK, f"topic {topic!r} is not orderbook.<depth>.<symbol>")
-    depth = _depths[topic] = int(parts[1])
-    return depth
+    if len(_book_topics) >= _TOPIC_CACHE_SIZE:
+        _book_topics.clear()
+    parsed = _book_topics[topic] = (int(parts[1]), parts[2])
+    return parsed
 
 
 def _trades(raw: bytes) -> TradeMessage:
@@ -337,16 +355,21 @@ def _trades(raw: bytes) -> TradeMessage:
         frame = _decode_trades(raw)
         skipped = 0
     except msgspec.DecodeError as exc:
-        frame, skipped = _good_trades(raw, exc)
+        frame, skipped = _good_trades(raw, _what(exc))
     topic = frame.topic
     symbol = _trade_symbols.get(topic)
     if symbol is None:
         symbol = _trade_symbol(topic)
     items = frame.data
+    off = False
     for item in items:
-        if item.block or item.rpi:
+        if item.symbol != symbol:
+            items, skipped = _same_symbol(items, symbol, skipped)
+            off = any(item.block or item.rpi for item in items)
             break
-    else:
+        if item.block or item.rpi:
+            off = True
+    if not off:
         return TradeMessage(symbol, frame.ts, items, [], items, skipped)
     prints = []
     off_book = []
@@ -359,17 +382,29 @@ def _trade_symbol(topic: str) -> str:
     symbol = topic[len(_TRADE_TOPIC):]
     if not topic.startswith(_TRADE_TOPIC) or not symbol or "." in symbol:
         raise DecodeError(KIND_TRADE, f"topic {topic!r} is not publicTrade.<symbol>")
+    if len(_trade_symbols) >= _TOPIC_CACHE_SIZE:
+        _trade_symbols.clear()
     _trade_symbols[topic] = symbol
     return symbol
 
 
-def _good_trades(raw: bytes, error: msgspec.DecodeError) -> tuple[_TradeFrame, int]:
+def _same_symbol(
+    items: list[TradePrint], symbol: str, skipped: int,
+) -> tuple[list[TradePrint], int]:
+    """The trades whose `s` is the topic's symbol; a frame with none of them is malformed."""
+    kept = [item for item in items if item.symbol == symbol]
+    if not kept:
+        raise DecodeError(KIND_TRADE, f"no trade's s is the topic's symbol {symbol!r}")
+    return kept, skipped + len(items) - len(kept)
+
+
+def _good_trades(raw: bytes, error: str) -> tuple[_TradeFrame, int]:
     """The frame's well-formed trades when some are not, and how many were left out; a frame
     whose envelope is wrong, or without one good trade, is a `DecodeError`."""
     try:
         loose = _decode_trades_loose(raw)
     except msgspec.DecodeError:
-        raise DecodeError(KIND_TRADE, _what(error)) from None
+        raise DecodeError(KIND_TRADE, error) from None
     good = []
     for item in loose.data:
         try:
@@ -377,7 +412,7 @@ def _good_trades(raw: bytes, error: msgspec.DecodeError) -> tuple[_TradeFrame, i
         except msgspec.ValidationError:
             continue
     if not good:
-        raise DecodeError(KIND_TRADE, _what(error))
+        raise DecodeError(KIND_TRADE, error)
     return _TradeFrame(loose.topic, loose.ts, good), len(loose.data) - len(good)
 
 
@@ -388,17 +423,31 @@ def _ticker(frame: dict[str, Any]) -> TickerMessage:
         ts = frame["ts"]
         if type(ts) is not int:
             raise DecodeError(KIND_TICKER, "ts must be an integer")
+        symbol = data["symbol"]
+        if type(symbol) is not str:
+            raise DecodeError(KIND_TICKER, "data.symbol must be a string")
+        if frame["topic"] != f"tickers.{symbol}":
+            raise DecodeError(
+                KIND_TICKER, f"data.symbol {symbol!r} is not the topic's ({frame['topic']!r})"
+            )
         fields: dict[str, float] = {}
         for key, (name, scale) in TICKER_FIELDS.items():
             text = data.get(key)
             if text:
-                fields[name] = float(text) * scale
-        symbol = data["symbol"]
-        if type(symbol) is not str:
-            raise DecodeError(KIND_TICKER, "data.symbol must be a string")
+                fields[name] = _ticker_number(key, text) * scale
         return TickerMessage(symbol, kind == "snapshot", ts, fields)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DecodeError(KIND_TICKER, _what(exc)) from None
+
+
+def _ticker_number(key: str, text: object) -> float:
+    """A ticker field: a string of a finite number, >= 0 except the 24 h change."""
+    if type(text) is not str:
+        raise DecodeError(KIND_TICKER, f"data.{key} must be a string, not {text!r}")
+    value = float(text)
+    if not math.isfinite(value) or (value < 0.0 and key not in SIGNED_TICKER_FIELDS):
+        raise DecodeError(KIND_TICKER, f"data.{key} = {text!r}: must be a finite number >= 0")
+    return value
 
 
 def _control(frame: dict[str, Any]) -> ControlMessage:
