@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from densitytui.dsn import redact_dsn
 from densitytui.model import TradingMode
 from densitytui.paths import packaged_file, theme_names, user_config_dir
 
@@ -34,7 +35,10 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # inf and nan are TOML numbers, but no setting means them (and the engine cannot round them)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False,
+    )
 
 
 class AppSection(Section):
@@ -358,13 +362,29 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, Path]:
     """Read and validate the config that `find_config` picks; raise `ConfigError` on any problem."""
     source = find_config(path)
+    return parse_config(read_toml(source), str(source)), source
+
+
+def read_toml(source: Path) -> dict[str, Any]:
+    """The file's TOML tables; `ConfigError` with one line for a file that cannot be read as
+    TOML (missing, a directory, unreadable, not UTF-8, not TOML)."""
     try:
-        raw = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(source), ["file not found"]) from None
+        return tomllib.loads(source.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(source), [f"not valid TOML: {exc}"]) from None
-    return parse_config(raw, str(source)), source
+        problem = f"not valid TOML: {exc}"
+    except FileNotFoundError:
+        problem = "file not found"
+    except IsADirectoryError:
+        problem = "is a directory, not a file"
+    except PermissionError:
+        problem = "not readable (permission denied)"
+    except OSError as exc:
+        problem = f"cannot be read: {exc.strerror or exc}"
+    except ValueError as exc:  # a path with a NUL byte in it
+        problem = f"cannot be read: {exc}"
+    raise ConfigError(str(source), [problem])
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> Config:
@@ -408,7 +428,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{key}: unknown key; allowed here: {', '.join(_allowed_keys(loc[:-1]))}"
     if kind == "missing":
         return f"{key}: required"
-    value = error.get("input")
+    value = _shown(error.get("input"))
     message = str(error["msg"]).removeprefix("Value error, ")
     if isinstance(value, Mapping):
         return f"{key}: {message}"
@@ -416,6 +436,11 @@ def _describe(error: Mapping[str, Any]) -> str:
         expected = error.get("ctx", {}).get("expected", "")
         message = f"allowed values: {expected}"
     return f"{key} = {value!r}: {message}"
+
+
+def _shown(value: Any) -> Any:
+    """A rejected value as it may be printed: a URL (`storage.url`) without its password."""
+    return redact_dsn(value) if isinstance(value, str) else value
 
 
 def _allowed_keys(loc: list[str]) -> list[str]:

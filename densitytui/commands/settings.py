@@ -33,7 +33,10 @@ def config_or_exit(args: argparse.Namespace) -> Config:
     try:
         return config_from_args(args)
     except ConfigError as exc:
-        print(f"densitytui: bad config {exc.source}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        if len(exc.problems) == 1:
+            print(f"densitytui: bad config {exc.source}: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print(f"densitytui: bad config {exc.source}:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -17,6 +17,7 @@ from densitytui.storage.url import parse_store_url, redact_dsn, scrub
          "postgresql://trader:***@db.local:5432/densitytui"),
         ("postgres://trader:p%40ss@[::1]:5432/d", "postgres://trader:***@[::1]:5432/d"),
         ("postgresql://trader:a@b@host/d", "postgresql://trader:***@host/d"),
+        ("postgresql://trader:a/b?c#d@host/d", "postgresql://trader:***@host/d"),
         ("postgresql://host/d?user=t&password=hunter2&sslmode=require",
          "postgresql://host/d?user=t&password=***&sslmode=require"),
         ("postgresql://trader@host/d", "postgresql://trader@host/d"),
