@@ -15,10 +15,9 @@ from typing import TextIO
 
 from densitytui.config import Config
 from densitytui.engine.engine import EngineStartError, TradingEngine
-from densitytui.engine.lock import AccountLock, AccountLocked
+from densitytui.engine.lock import AccountLocked
 from densitytui.engine.runner import EngineOptions, VenueNotBuilt, open_engine
 from densitytui.model import AppEvent
-from densitytui.paths import user_state_dir
 from densitytui.storage import StoreError, open_store
 
 
@@ -40,10 +39,9 @@ async def run_headless(
     except StoreError as exc:
         print(f"densitytui: no store, no trading: {exc}", file=sys.stderr)
         return 2
-    lock = AccountLock(user_state_dir(), config.app.venue, store.location)
     try:
-        lock.acquire()
-    except AccountLocked as exc:
+        await store.lock_account(config.app.venue)
+    except (AccountLocked, StoreError) as exc:
         await store.close()
         print(f"densitytui: {exc}", file=sys.stderr)
         return 2
@@ -70,7 +68,6 @@ async def run_headless(
             await engine.venue.market.close()
             await engine.exchange.close()
         await store.close()
-        lock.release()
 
 
 async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:

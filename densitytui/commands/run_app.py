@@ -1,8 +1,9 @@
 """`densitytui` / `densitytui run`: the Textual app trading on the configured venue.
 
 A venue that cannot run (no keys, `live` without its flag or its typed word, `replay`, which has
-its own command) is refused here with one line and exit status 2, before anything is
-drawn. The engine is built once the app has opened the database, and runs in the app's worker.
+its own command) or an account another engine trades (its lock, `engine/lock.py`) is refused
+here with one line and exit status 2, before anything is drawn. The engine is built once the
+app has opened the database and taken the account's lock, and runs in the app's worker.
 With `--headless` the engine runs alone, printing one line per event (`commands/headless.py`).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from densitytui.commands.settings import config_or_exit
@@ -83,9 +85,12 @@ def run(args: argparse.Namespace) -> int:
     options = EngineOptions(speed=getattr(args, "speed", None))
     if getattr(args, "headless", False):
         return _run_headless(config, getattr(args, "duration", None), options)
+    taken = asyncio.run(account_taken(config))
+    if taken:
+        print(f"densitytui: {taken}", file=sys.stderr)
+        return 2
     import structlog
 
-    from densitytui.engine.runner import open_engine
     from densitytui.logging import close_logging, configure_logging
     from densitytui.ui.app import DensityApp
 
@@ -93,15 +98,43 @@ def run(args: argparse.Namespace) -> int:
     structlog.get_logger("densitytui").info(
         "app started", venue=config.app.venue, mode=config.app.mode.value, log_file=str(path)
     )
-
-    async def factory(store: Store) -> TradingEngine:
-        return await open_engine(config, store, options)
-
     try:
-        DensityApp(config, engine_factory=factory).run()
+        DensityApp(config, engine_factory=locked_engine_factory(config, options)).run()
     finally:
         close_logging()
     return 0
+
+
+async def account_taken(config: Config) -> str | None:
+    """Why the account cannot be traded from here (another engine holds its lock), so the app
+    refuses in one line before drawing; None when it is free. The app's engine takes the lock
+    for itself when it is built (`locked_engine_factory`), which closes the gap after this."""
+    from densitytui.engine.lock import AccountLocked
+    from densitytui.storage import StoreError, create_store
+
+    try:
+        store = create_store(config.storage)
+        try:
+            await store.lock_account(config.app.venue)
+        finally:
+            await store.close()
+    except (AccountLocked, StoreError) as exc:
+        return str(exc)
+    return None
+
+
+def locked_engine_factory(
+    config: Config, options: EngineOptions,
+) -> Callable[[Store], Awaitable[TradingEngine]]:
+    """The app's engine factory: the store takes the account's lock, held until the app closes
+    the store, then the engine is built on it (a refusal is shown as ENGINE NOT STARTED)."""
+    from densitytui.engine.runner import open_engine
+
+    async def factory(store: Store) -> TradingEngine:
+        await store.lock_account(config.app.venue)
+        return await open_engine(config, store, options)
+
+    return factory
 
 
 def _run_headless(config: Config, duration_s: float | None, options: EngineOptions) -> int:

@@ -1,15 +1,19 @@
-"""One engine per account: a lock file held for the life of the process.
+"""One engine per account: a lock that the store holds for the life of the engine's process.
 
-The lock is an advisory `flock` on a file named after the account (venue and store location),
-so it is released by the kernel when the process dies, even by SIGKILL, and a second engine on
-the same account refuses to start with the holder's pid in the message.
+The lock belongs to the account (the venue) and the store, not to the user or the way a path is
+written: a SQLite store takes an advisory `flock` on a file beside its database (its real path,
+so a relative `storage.url`, a symlink or another `$HOME` name the same lock), a PostgreSQL
+store a session advisory lock in the database. The kernel or the server frees either when the
+process dies, even by SIGKILL, and a second engine on the same account refuses to start,
+naming the holder.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -17,14 +21,25 @@ class AccountLocked(Exception):
     """Another process trades this account."""
 
 
-class AccountLock:
-    """`acquire()` or raise `AccountLocked`; `release()` (or process exit) frees it."""
+def holder_text() -> str:
+    """Who takes a lock: `pid 123 on host since 2026-12-07T11:00:00Z`."""
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"pid {os.getpid()} on {socket.gethostname()} since {since}"
 
-    def __init__(self, lock_dir: Path, venue: str, store_location: str) -> None:
-        digest = hashlib.sha256(f"{venue}\0{store_location}".encode()).hexdigest()[:16]
-        self.path = lock_dir / f"engine-{venue}-{digest}.lock"
-        self.venue = venue
-        self.store_location = store_location
+
+def refusal(account: str, holder: str, where: str) -> AccountLocked:
+    return AccountLocked(
+        f"another densitytui engine ({holder or 'holder unknown'}) already trades {account}; "
+        f"stop it first ({where})"
+    )
+
+
+class FileLock:
+    """`acquire()` or raise `AccountLocked`; `release()` (or the process's end) frees it."""
+
+    def __init__(self, path: Path, account: str) -> None:
+        self.path = path
+        self.account = account
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -33,25 +48,16 @@ class AccountLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
             os.close(fd)
-            raise AccountLocked(
-                f"another densitytui engine (pid {holder}) already trades venue "
-                f"{self.venue} on {self.store_location}; stop it first (lock {self.path})"
-            ) from None
+            raise refusal(self.account, holder, f"lock {self.path}") from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{holder_text()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> AccountLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+            fd, self._fd = self._fd, None
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)

@@ -133,7 +133,12 @@ class Store(ABC):
 
     @abstractmethod
     async def close(self) -> None:
-        """Release the connection(s); the store is unusable afterwards."""
+        """Release the connection(s) and any account lock; the store is unusable afterwards."""
+
+    @abstractmethod
+    async def lock_account(self, venue: str) -> None:
+        """Hold the lock of `venue`'s account in this store until `close()` (or the process's
+        end); `AccountLocked` when another engine holds it. Every engine takes it first."""
 
     # ---- schema
 

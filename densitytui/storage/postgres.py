@@ -16,6 +16,7 @@ from functools import lru_cache
 import asyncpg
 import structlog
 
+from densitytui.engine.lock import holder_text, refusal
 from densitytui.logging import register_secret
 from densitytui.storage.base import DAY_MS, RETENTION_TABLES, StoreError, StoreUnavailable
 from densitytui.storage.sql import Dialect, Row, Session, SqlStore
@@ -57,6 +58,18 @@ TIMESCALE_TABLE = (
 HYPERTABLES = (
     "SELECT hypertable_name AS name FROM timescaledb_information.hypertables "
     "ORDER BY hypertable_name"
+)
+
+# One session advisory lock per account and schema: the database's own, so it names the same
+# lock from any host or $HOME, and the server frees it when the holder's connection ends.
+ACCOUNT_KEY = "hashtextextended('densitytui engine ' || current_schema() || ' ' || $1, 0)"
+TRY_ACCOUNT_LOCK = f"SELECT pg_try_advisory_lock({ACCOUNT_KEY})"
+ACCOUNT_HOLDER = (
+    "SELECT a.application_name || ', client ' || coalesce(host(a.client_addr), 'local socket') "
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    f"AND ((l.classid::bigint << 32) | l.objid::bigint) = {ACCOUNT_KEY} LIMIT 1"
 )
 
 log = structlog.get_logger(__name__)
@@ -107,6 +120,7 @@ class PostgresStore(SqlStore):
             register_secret(password)
         self._pool: asyncpg.Pool | None = None
         self._timescale_problem = ""
+        self._account_connections: list[asyncpg.Connection] = []
 
     @property
     def location(self) -> str:
@@ -124,9 +138,33 @@ class PostgresStore(SqlStore):
             ) from None
 
     async def close(self) -> None:
+        while self._account_connections:
+            await self._account_connections.pop().close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    async def lock_account(self, venue: str) -> None:
+        """A session advisory lock on a connection of its own, held until `close()`."""
+        name = holder_text()[:60]
+        try:
+            connection = await asyncpg.connect(
+                self.dsn, timeout=CONNECT_TIMEOUT_S,
+                server_settings={"application_name": f"densitytui {name}"},
+            )
+        except (OSError, TimeoutError, ValueError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"cannot connect to {self.location}: {scrub(str(exc), self.dsn)}"
+            ) from None
+        try:
+            if not await connection.fetchval(TRY_ACCOUNT_LOCK, venue):
+                holder = await connection.fetchval(ACCOUNT_HOLDER, venue)
+                raise refusal(f"venue {venue} on {self.location}", holder or "", "advisory lock")
+        except BaseException:
+            await connection.close()
+            raise
+        self._account_connections.append(connection)
 
     @asynccontextmanager
     async def _session(self, write: bool) -> AsyncIterator[Session]:

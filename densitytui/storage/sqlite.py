@@ -11,6 +11,7 @@ a busy timeout lets `db info` run while the app writes.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from densitytui.engine.lock import FileLock
 from densitytui.storage.base import StoreError, StoreUnavailable
 from densitytui.storage.sql import Dialect, Row, Session, SqlStore
 
@@ -91,6 +93,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self._connection: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._account_locks: list[FileLock] = []
 
     @property
     def location(self) -> str:
@@ -126,6 +129,17 @@ class SqliteStore(SqlStore):
         if self._connection is not None:
             connection, self._connection = self._connection, None
             await connection.close()
+        while self._account_locks:
+            self._account_locks.pop().release()
+
+    async def lock_account(self, venue: str) -> None:
+        """A `flock` on `<database>.engine-<venue>.lock` beside the database's real path."""
+        real = Path(os.path.realpath(self.path))
+        lock = FileLock(
+            real.with_name(f"{real.name}.engine-{venue}.lock"), f"venue {venue} on {real}",
+        )
+        lock.acquire()
+        self._account_locks.append(lock)
 
     @asynccontextmanager
     async def _session(self, write: bool) -> AsyncIterator[Session]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from engine_rig import Rig, engine_rig, make_config
 from faulty_exchange import FaultyExchange
 
-from densitytui.engine.lock import AccountLock, AccountLocked
 from densitytui.model import OrderStatus, TradingMode
 
 
@@ -104,16 +101,3 @@ async def test_a_position_the_engine_lost_track_of_is_adopted_with_its_stop(
         entries = [r for r in faulty.placed if r.symbol == symbol and not r.reduce_only]
         assert len(entries) == 1
 
-
-def test_a_second_engine_on_the_same_account_is_refused(tmp_path: Path) -> None:
-    first = AccountLock(tmp_path, "sim", str(tmp_path / "e.db"))
-    first.acquire()
-    try:
-        with pytest.raises(AccountLocked, match=rf"pid {os.getpid()}\b"):
-            AccountLock(tmp_path, "sim", str(tmp_path / "e.db")).acquire()
-        AccountLock(tmp_path, "sim", str(tmp_path / "other.db")).acquire()
-    finally:
-        first.release()
-    again = AccountLock(tmp_path, "sim", str(tmp_path / "e.db"))
-    again.acquire()
-    again.release()
