@@ -17,6 +17,7 @@ from densitytui.venues.factory import BYBIT_VENUES, bybit_venue, sim_venue
 from densitytui.venues.paper import PaperBroker
 from densitytui.venues.sim import SimMarketData
 from densitytui.venues.sim.feed import Clock, Sleep
+from densitytui.venues.sim.symbol import STEP_MS
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -48,7 +49,10 @@ async def open_engine(
             config = config.model_copy(
                 update={"sim": config.sim.model_copy(update={"speed": options.speed})},
             )
-        return sim_engine(config, journal, start_ms=options.start_ms)
+        start_ms = options.start_ms
+        if start_ms is None:
+            start_ms = sim_resume_ms(await journal.latest_time_ms(), wall_clock_ms())
+        return sim_engine(config, journal, start_ms=start_ms)
     if name not in BYBIT_VENUES:
         raise VenueNotBuilt(
             f"venue {name}: the engine does not run on it yet; use `densitytui scan` to read "
@@ -57,6 +61,15 @@ async def open_engine(
     market = MarketEngine(config)
     venue = await bybit_venue(config, market.book)
     return TradingEngine(config, venue, journal, clock_ms=wall_clock_ms, market=market)
+
+
+def sim_resume_ms(stored_ms: int | None, now_ms: int) -> int:
+    """Where the simulated market starts: now, or just after the store's latest time when a
+    faster-than-real-time run went ahead of the wall clock, so market time never rewinds (a
+    position resumed from the store cannot close before it opened)."""
+    if stored_ms is None or stored_ms < now_ms:
+        return now_ms
+    return stored_ms + STEP_MS
 
 
 def sim_engine(

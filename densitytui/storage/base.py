@@ -362,3 +362,8 @@ class Store(ABC):
     @abstractmethod
     async def get_state(self, key: str, default: JsonValue = None) -> JsonValue:
         """The value stored under `key`, or `default`."""
+
+    @abstractmethod
+    async def latest_time_ms(self) -> int | None:
+        """The latest time anything was stored with (None for an empty store): a simulated
+        market restarted on this store resumes after it, so its time never runs backwards."""

@@ -76,6 +76,16 @@ from densitytui.storage.records import (
 )
 from densitytui.storage.records import Row as RecordRow
 
+# Every time column the engine writes (each MAX reads one end of an index, or a small table).
+TIME_COLUMNS = (
+    ("signals", "created_at"), ("decisions", "ts"), ("orders", "updated_at"), ("fills", "ts"),
+    ("positions", "opened_at"), ("positions", "closed_at"), ("position_events", "ts"),
+    ("events", "ts"), ("densities", "ts"), ("market_stats", "ts"), ("state", "updated_at"),
+)
+LATEST_TIME = "SELECT MAX(t) AS t FROM (" + " UNION ALL ".join(
+    f"SELECT MAX({column}) AS t FROM {table}" for table, column in TIME_COLUMNS
+) + ") AS times"
+
 Row = Mapping[str, Any]
 
 SCHEMA_VERSION_TABLE = (
@@ -232,6 +242,11 @@ class SqlStore(Store):
                 row_counts=counts,
                 notes=await self._notes(session),
             )
+
+    async def latest_time_ms(self) -> int | None:
+        async with self._session(write=False) as session:
+            row = await session.fetchrow(LATEST_TIME)
+        return None if row is None or row["t"] is None else int(row["t"])
 
     async def prune(self, now_ms: int) -> dict[str, int]:
         cutoff = now_ms - self.retention_days * DAY_MS
