@@ -59,6 +59,8 @@ class AppSection(Section):
 class LoggingSection(Section):
     file: str = ""
     level: LogLevel = "INFO"
+    max_file_mb: Annotated[float, Field(gt=0, le=10_000)] = 10.0
+    keep_files: Annotated[int, Field(ge=0, le=100)] = 5
 
 
 class StorageSection(Section):

@@ -76,17 +76,43 @@ class LogTail:
 
 
 class _JsonLinesFile:
-    """A structlog logger writing one JSON object per line, flushed so a crash loses nothing."""
+    """A structlog logger writing one JSON object per line, flushed so a crash loses nothing.
 
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
+    The file rotates by size: past `max_bytes` it becomes `<name>.1` (the older ones shift to
+    `.2`... and the one beyond `backups` is deleted), so a long or chatty session keeps at most
+    `(backups + 1) x max_bytes` on disk."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._stream: BinaryIO = path.open("ab")
+        self._size = self._stream.tell()
         self._lock = threading.Lock()
 
     def msg(self, message: bytes) -> None:
         with self._lock:
-            if not self._stream.closed:
-                self._stream.write(message + b"\n")
-                self._stream.flush()
+            if self._stream.closed:
+                return
+            line = message + b"\n"
+            if self._size and self._size + len(line) > self.max_bytes:
+                self._rotate()
+            self._stream.write(line)
+            self._stream.flush()
+            self._size += len(line)
+
+    def _rotate(self) -> None:
+        self._stream.close()
+        if self.backups:
+            for index in range(self.backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{index}")
+                if older.exists():
+                    older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+            self._stream = self.path.open("ab")
+        else:
+            self._stream = self.path.open("wb")
+        self._size = 0
 
     def close(self) -> None:
         with self._lock:
@@ -132,6 +158,12 @@ class _StdlibBridge(logging.Handler):
 tail = LogTail()
 
 
+def library_level(level: int) -> int:
+    """What the libraries beneath us (pybit, websockets, asyncio) may write: their INFO is
+    plumbing, not trading, so below DEBUG only their warnings and errors reach the file."""
+    return level if level <= logging.DEBUG else max(level, logging.WARNING)
+
+
 def log_path(config: Config) -> Path:
     return Path(config.logging.file).expanduser() if config.logging.file else default_log_path()
 
@@ -140,13 +172,13 @@ def configure_logging(config: Config, path: Path | None = None) -> Path:
     """Send every structlog record to the JSON log file; return the file's path."""
     target = path or log_path(config)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stream = target.open("ab")
-    level = logging.getLevelNamesMapping()[config.logging.level]
+    settings = config.logging
+    level = logging.getLevelNamesMapping()[settings.level]
     close_logging()
-    sink = _JsonLinesFile(stream)
+    sink = _JsonLinesFile(target, round(settings.max_file_mb * 1_000_000), settings.keep_files)
     root = logging.getLogger()
     root.addHandler(_StdlibBridge(sink, level))
-    root.setLevel(level)
+    root.setLevel(library_level(level))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
