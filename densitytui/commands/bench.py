@@ -32,6 +32,7 @@ import orjson
 
 from densitytui.commands.bench_backtest import register_backtest
 from densitytui.commands.bench_engine import register_engine
+from densitytui.commands.bench_soak import register_soak
 from densitytui.commands.bench_ui import register_ui
 from densitytui.commands.percentile import percentile
 from densitytui.commands.settings import config_or_exit
@@ -66,7 +67,7 @@ def register(
     parser = subparsers.add_parser(
         "bench", parents=parents,
         help="benchmarks: market engine (market), trading engine latency (engine), the app under "
-        "load (ui), a whole backtest (backtest)",
+        "load (ui), a whole backtest (backtest), memory and CPU over a long run (soak)",
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     market = targets.add_parser(
@@ -96,6 +97,7 @@ def register(
     register_engine(targets, parents)
     register_backtest(targets, parents)
     register_ui(targets, parents)
+    register_soak(targets, parents)
 
 
 def _best_seconds(work: Callable[[], object], best: float) -> float:

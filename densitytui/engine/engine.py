@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 
+from densitytui.engine.bounded import HANDLED_SIGNALS_KEPT, SIGNALED_DENSITIES_KEPT, RecentSet
 from densitytui.engine.execution import ExecutionRules, Executor, LinkIds
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.engine.positions import OpenTrade
@@ -241,12 +242,12 @@ class TradingEngine:
         self.instruments: dict[str, Instrument] = {}
         self.trades: dict[str, OpenTrade] = {}
         self.signals: dict[str, Signal] = {}
-        self.handled: set[str] = set()
+        self.handled: RecentSet[str] = RecentSet(HANDLED_SIGNALS_KEPT)
         self.balance: Balance | None = None
         self.movers: Movers | None = None
         self.watched: set[str] = set()
         # Per symbol, the (kind, density id) of every signal shown: one per pair.
-        self._signal_keys: dict[str, set[tuple[SignalKind, int]]] = {}
+        self._signal_keys: dict[str, RecentSet[tuple[SignalKind, int]]] = {}
         self._rules: dict[str, tuple[SignalRules, ExitRules, RiskRules]] = {}
         self._last_price: dict[str, float] = {}
         self._prev_price: dict[str, float] = {}
@@ -667,7 +668,9 @@ class TradingEngine:
         instrument = self.instruments.get(symbol)
         tape = self.market.tape(symbol)
         assert tape is not None
-        known = self._signal_keys.setdefault(symbol, set())
+        known = self._signal_keys.get(symbol)
+        if known is None:
+            known = self._signal_keys[symbol] = RecentSet(SIGNALED_DENSITIES_KEPT)
         found = find_signals(
             symbol, now, trend, last, prev, densities, tape,
             instrument.tick_size if instrument else 0.0, self._rules_of(symbol)[0],

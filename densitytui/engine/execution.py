@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from densitytui.engine.bounded import LATENCY_SAMPLES_KEPT, keep_last
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.model import (
     FINAL_ORDER_STATUSES,
@@ -71,7 +72,9 @@ class LatencyLog:
 
     def add(self, trigger: str, started: float, journal_s: float) -> None:
         total_us = (time.perf_counter() - started) * 1e6
-        self.samples.setdefault(trigger, []).append((total_us, journal_s * 1e6))
+        samples = self.samples.setdefault(trigger, [])
+        samples.append((total_us, journal_s * 1e6))
+        keep_last(samples, LATENCY_SAMPLES_KEPT)
 
 
 @dataclass(slots=True, frozen=True)

@@ -25,6 +25,11 @@ def fixed(units: int, scale: int) -> str:
     return f"{sign}{whole}.{frac:0{scale}d}"
 
 
+# Strings kept per symbol and kind: the prices near the touch and the common sizes fit, and a
+# long run on many symbols stays small (50,000 let forty symbols grow by hundreds of MB).
+FORMAT_CACHE_SIZE = 2_048
+
+
 class Formats:
     """Strings of one symbol's prices and sizes, cached: the same ones come back all the time."""
 
@@ -44,7 +49,7 @@ class Formats:
     def price(self, tick: int) -> str:
         text = self._prices.get(tick)
         if text is None:
-            if len(self._prices) > 50_000:
+            if len(self._prices) >= FORMAT_CACHE_SIZE:
                 self._prices.clear()
             text = fixed(tick * self.tick_units, self.price_scale)
             self._prices[tick] = text
@@ -54,7 +59,7 @@ class Formats:
         """A size of `lots` qty steps (never negative); cached, as sizes repeat too."""
         text = self._sizes.get(lots)
         if text is None:
-            if len(self._sizes) > 50_000:
+            if len(self._sizes) >= FORMAT_CACHE_SIZE:
                 self._sizes.clear()
             if self._qty_pattern:
                 text = self._qty_pattern % divmod(lots * self.step_units, self._qty_div)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from densitytui.model import Instrument, Kline, Ticker
-from densitytui.venues.sim.instruments import CATALOGUE, SPECS
+from densitytui.venues.sim.instruments import CATALOGUE, SPECS, SymbolSpec
 from densitytui.venues.sim.symbol import STEP_MS, SymbolSim
 
 # 2024-12-02 00:00:00 UTC: recordings made from the same seed are identical whenever they are made.
@@ -34,16 +34,19 @@ class SimMarket:
         seed: int,
         symbols: Sequence[str] | None = None,
         start_ms: int = SIM_EPOCH_MS,
+        catalogue: Sequence[SymbolSpec] = CATALOGUE,
     ) -> None:
-        names = list(symbols) if symbols else [spec.symbol for spec in CATALOGUE]
-        unknown = [name for name in names if name not in SPECS]
+        """`catalogue` replaces the dozen contracts (the soak bench lists forty)."""
+        specs = SPECS if catalogue is CATALOGUE else {spec.symbol: spec for spec in catalogue}
+        names = list(symbols) if symbols else list(specs)
+        unknown = [name for name in names if name not in specs]
         if unknown:
             raise UnknownSymbol(unknown)
         self.seed = seed
         self.start_ms = start_ms - start_ms % STEP_MS
         self.now_ms = self.start_ms
         self._sims = {
-            name: SymbolSim(SPECS[name], seed, self.start_ms, order)
+            name: SymbolSim(specs[name], seed, self.start_ms, order)
             for order, name in enumerate(dict.fromkeys(names))
         }
 
