@@ -106,8 +106,9 @@ def register_soak(
     )
     parser.add_argument("--duration", type=float, default=600.0, metavar="S",
                         help="seconds to run after the warm-up (default 600)")
-    parser.add_argument("--warmup", type=float, default=30.0, metavar="S",
-                        help="seconds before the first RSS reading (default 30)")
+    parser.add_argument("--warmup", type=float, default=60.0, metavar="S",
+                        help="seconds before the first RSS reading (default 60: the tape's "
+                        "longest rolling window, spike_baseline_s, is full by then)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run_soak_bench)
 

@@ -39,3 +39,15 @@ async def test_what_the_engine_remembers_stays_bounded(tmp_path: Path) -> None:
         for _ in range(3 * LATENCY_SAMPLES_KEPT):
             latency.add("auto", time.perf_counter(), 0.0)
         assert LATENCY_SAMPLES_KEPT <= len(latency.samples["auto"]) <= 1.1 * LATENCY_SAMPLES_KEPT
+
+
+def test_the_simulated_markets_string_caches_stay_small() -> None:
+    from densitytui.venues.sim import SPECS
+    from densitytui.venues.sim.frames import FORMAT_CACHE_SIZE, Formats
+
+    formats = Formats(SPECS["BTCUSDT"])
+    for n in range(1, 10 * FORMAT_CACHE_SIZE):
+        assert formats.qty(n) == f"{n * 0.001:.3f}"
+        assert formats.price(900_000 + n) == f"{(900_000 + n) / 10:.2f}"
+    assert len(formats._sizes) <= FORMAT_CACHE_SIZE
+    assert len(formats._prices) <= FORMAT_CACHE_SIZE

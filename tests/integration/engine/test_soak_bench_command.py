@@ -19,7 +19,7 @@ def test_bench_soak_reports_rss_and_cpu_over_forty_symbols(
     result = json.loads(capsys.readouterr().out)
     assert result["bench"] == "soak" and result["symbols"] == SOAK_SYMBOLS
     assert result["book_messages"] > 0 and result["messages"] >= result["book_messages"]
-    assert 0 < result["rss_start_mb"] and 0 < result["rss_end_mb"]
+    assert result["rss_start_mb"] > 0 and result["rss_end_mb"] > 0
     assert len(result["cpu_share"]) == len(result["rss_mb"]) == SAMPLES
     assert all(share >= 0 for share in result["cpu_share"])
 
