@@ -144,7 +144,8 @@ async def replay_engine(
     settings = config.backtest
     market = MarketEngine(config, changes)
     replay = ReplayMarketData(
-        files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
+        files, market.book, latency_ms=settings.feed_latency_ms + settings.latency_ms,
+        change_24h=changes,
         instruments=instruments, discovery_ms=round(settings.discovery_s * 1000),
         turnover_24h=config.movers.min_turnover_usdt, pace=pace,
     )

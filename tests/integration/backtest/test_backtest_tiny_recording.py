@@ -18,8 +18,9 @@ from densitytui.config import Config
 
 
 def _config(tmp_path: Path, **backtest: Any) -> Config:
+    # No feed latency: `latency_ms` alone is the time from the signal's data to the fill.
     return Config.model_validate({
-        **tiny.OVERRIDES, "backtest": backtest, "logging": {"file": str(tmp_path / "log.jsonl")},
+        **tiny.OVERRIDES, "backtest": {"feed_latency_ms": 0, **backtest}, "logging": {"file": str(tmp_path / "log.jsonl")},
     })
 
 
@@ -84,6 +85,7 @@ def test_sweep_rows_equal_the_single_runs(tmp_path: Path) -> None:
 CLI_SETS = [
     "--set", "density.min_notional_usdt=1000", "--set", "density.cluster_range_pct=0",
     "--set", "signals.bounce_max_distance_pct=0.001",
+    "--set", "signals.breakout_through=remaining", "--set", "signals.breakout_max_remaining_pct=60",
     "--set", "risk.position_notional_usdt=800", "--set", "risk.max_position_exposure_pct=100",
     "--set", "risk.max_total_exposure_pct=100",
 ]
