@@ -149,6 +149,7 @@ async def replay_engine(
         instruments=instruments, discovery_ms=round(settings.discovery_s * 1000),
         turnover_24h=config.movers.min_turnover_usdt, pace=pace,
     )
+    replay.require_data()
     listed = await replay.instruments()
     broker = PaperBroker.from_config(
         config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,

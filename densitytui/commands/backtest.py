@@ -63,7 +63,8 @@ def register(
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--report", type=Path, default=None, metavar="DIR",
-        help="write DIR/report.html (self-contained) and DIR/trades.csv",
+        help="write DIR/report.html (self-contained) and DIR/trades.csv; a sweep writes one "
+        "folder per point in DIR",
     )
     parser.set_defaults(func=run)
 
@@ -167,7 +168,9 @@ def _sweep(
     from densitytui.backtest.sweep import run_sweep, sweep_table
 
     started = time.perf_counter()
-    rows = run_sweep(config, grid, args.files, changes, instruments, config.backtest.workers)
+    rows = run_sweep(
+        config, grid, args.files, changes, instruments, config.backtest.workers, args.report,
+    )
     print(f"sweep: {len(rows)} runs in {time.perf_counter() - started:.2f} s wall time",
           file=sys.stderr)
     if args.json:
@@ -180,4 +183,7 @@ def _sweep(
         if note:
             print(note)
         sys.stdout.write(sweep_table(rows))
+    if args.report is not None:
+        print(f"reports: one folder per point in {args.report}", file=sys.stderr if args.json
+              else sys.stdout)
     return 0
