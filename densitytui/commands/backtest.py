@@ -5,7 +5,8 @@ A recording without tickers has no 24 h change, so its trend stays FLAT and noth
 unless `--change-24h SYMBOL=PCT` gives one; the output says which it was. The progress bar
 (messages/s and ETA) goes to stderr while stderr is a terminal, and is left out otherwise.
 The same files and config give byte-identical output (`--json`, the report files); the wall
-time is printed to stderr only.
+time is printed to stderr only. A run that ends with positions it could not close is NOT FLAT:
+they are listed marked to market and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _instruments(path: Path | None) -> list[Instrument]:
 
 def run(args: argparse.Namespace) -> int:
     from densitytui.backtest.overrides import apply_overrides, parse_grid
-    from densitytui.backtest.report import render_text, to_json, write_report
+    from densitytui.backtest.report import not_flat_error, render_text, to_json, write_report
     from densitytui.logging import configure_logging
 
     config = config_or_exit(args)
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         written = write_report(result, args.report)
         print(f"report: {', '.join(str(p) for p in written)}", file=sys.stderr if args.json
               else sys.stdout)
+    if result.open_positions:
+        print(f"densitytui backtest: {not_flat_error(result)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -61,10 +61,13 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   down, a short's up) and only then checked against the last price, so rounding never moves it
   to the wrong side. Once triggered, the stop is a reduce-only market close in flight: it walks
   the book at once, skipping levels better than the trade that triggered it (that trade has
-  taken them), so in a gap it fills worse than the stop; what the book cannot fill (an invalid,
-  missing or empty book, or too few levels) is closed at the next trade (again from levels no
-  better than that trade) or mark, with a valid book, until the position is flat, even if the
-  price has come back. The position keeps showing its stop meanwhile; the closing order's
+  taken them), so in a gap it fills worse than the stop; what the book cannot fill (too few
+  levels) is closed at the next trade (again from levels no better than that trade) or mark,
+  until the position is flat, even if the price has come back. The stop rests on the exchange,
+  whose book is not ours: when ours has nothing on the closing side (invalid after a gap,
+  missing, or that side empty), a triggered stop fills whole at the price of the trade that
+  triggered it or the next one (a print is liquidity the exchange had there), never waiting
+  for our book to heal. The position keeps showing its stop meanwhile; the closing order's
   `created_at` is the trigger time, so a late close says how late it was.
 - `open_orders` lists the stop-losses not yet triggered (status Untriggered, no orderLinkId,
   order id "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an
@@ -678,9 +681,20 @@ class PaperBroker(Exchange):
         """The venue's own reduce-only market close, from levels no better than `limit`."""
         side = holding.side.opposite
         fills = self._walk(holding.symbol, side, holding.steps, limit)
+        if not fills and reason == "stop_loss" and limit is not None and self._side_empty(
+            holding.symbol, side,
+        ):
+            fills = [(limit, holding.steps)]
         if fills:
             order = self._venue_close(holding, holding.stop_triggered_at or self._clock())
             self._fill(order, holding.grid, fills, holding.steps, reason)
+
+    def _side_empty(self, symbol: str, side: Side) -> bool:
+        """Our book has nothing for a `side` order: none, invalid, or no level on that side."""
+        book = self._book_for(symbol)
+        if book is None or not book.valid:
+            return True
+        return not (book.asks if side is Side.BUY else book.bids).prices
 
     def _venue_close(self, holding: _Holding, created_at: int) -> Order:
         """A reduce-only market order of the whole position that the venue sends itself."""
@@ -772,6 +786,10 @@ class PaperBroker(Exchange):
             unrealized_pnl=unrealized,
             position_margin=locked,
         )
+
+    def marked_equity(self) -> float:
+        """Equity now: the wallet plus every open position at its mark (as `balance`)."""
+        return self._wallet + sum(self._unrealized(h) for h in self._holdings.values())
 
     async def order_by_link_id(self, symbol: str, order_link_id: str) -> Order | None:
         order = self._orders.get(order_link_id)

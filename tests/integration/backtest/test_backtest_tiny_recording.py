@@ -102,7 +102,7 @@ def test_cli_json_report_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
     data = json.loads(capsys.readouterr().out)
     assert [t["exit_reason"] for t in data["trades"]] == ["stop_loss"]
     assert data["latency_ms"] == 50
-    assert "50 ms of recorded time" in data["fill_model"]
+    assert "70 ms of recorded time after the data" in data["fill_model"]
     page = (report / "report.html").read_text()
     assert "<svg" in page and "src=" not in page and "http://" not in page.replace(
         "http://www.w3.org/2000/svg", "",
