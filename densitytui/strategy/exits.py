@@ -12,7 +12,9 @@ The stop-loss itself rests on the exchange; these are the exits the engine makes
                       that high. A failed breakout, so not gated on profit (it is always a loss
                       there). The window is fixed by the opening time, so later trades do not
                       move it; it shrinks only when the tape drops minutes older than its
-                      longest range_hours;
+                      longest range_hours. A window the tape's history does not cover (less
+                      than its hours of trades or klines before the entry) is unknown and not
+                      judged;
   counter_aggression  net profitable (below), and taker volume against the position over the
                       aggression window >= counter_aggression_ratio x the volume with it (and > 0);
   opposing_density    net profitable, and a confirmed, unfrozen density of the other side (asks
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
 
 MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +197,10 @@ def _range_return(
 ) -> ExitDecision | None:
     long = position.side is Side.BUY
     entry = position.entry_price
+    history = tape.history_ms(position.opened_at - MINUTE_MS)
     for hours in rules.range_hours:
+        if history < hours * HOUR_MS:
+            continue
         prior = tape.local_range(hours, position.opened_at - MINUTE_MS)
         if prior is None:
             continue

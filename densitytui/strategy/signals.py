@@ -25,7 +25,9 @@ Breakout, UP trend (the mirror for DOWN): an ASK density above price is being ea
              broke: at most `price_low - tick` for a long (at least `price_high + tick` for a
              short), floored (ceiled) onto the tick grid, i.e. away from the entry;
   new territory  `last_price` above the high (below the low) of the tape's prior range over
-             the longest of tape.range_hours: a field on the signal and a reason.
+             the longest of tape.range_hours: a field on the signal and a reason. Judged only
+             when the tape's history covers those hours (trades seen, or klines from REST);
+             with less, the range is "unknown" and the signal is not new territory.
 
 Bounce, DOWN trend with a BID density below price → Buy (UP trend, ASK density above → Sell):
   distance   price above the density's near edge by at most bounce_max_distance_pct of that
@@ -54,6 +56,8 @@ from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step
 
 if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
+
+HOUR_MS = 3_600_000
 
 
 class SignalRules:
@@ -313,10 +317,11 @@ def _breakout(
             max(entry * (1.0 + max(rules.breakout_stop, rules.min_stop)), high + tick), tick
         )
     hours = rules.range_hours
-    prior = tape.prior_range(hours, now_ms)
+    history = tape.history_ms(now_ms)
+    prior = tape.prior_range(hours, now_ms) if history >= hours * HOUR_MS else None
     if prior is None:
         new_territory = False
-        territory = f"no {hours:g} h range yet"
+        territory = f"{hours:g} h range unknown: {history / 60_000:.1f} min of history"
     elif up:
         new_territory = last_price > prior[1]
         territory = (

@@ -210,6 +210,7 @@ def ranged_tape(entry: float, later: float) -> Tape:
     """A 4 h high of 101 three hours ago, a 1 h high of 100 half an hour ago (lows 99 and 100),
     the entry trade at NOW + 0.5 s, and a trade at `later` a minute on."""
     return tape_of([
+        (NOW - 242 * MIN, 100.0, 1.0, True),  # history that covers the 4 h window
         (NOW - 180 * MIN, 101.0, 1.0, True),
         (NOW - 180 * MIN + 1, 99.0, 1.0, False),
         (NOW - 30 * MIN, 100.0, 1.0, True),
@@ -248,6 +249,24 @@ def test_breakout_short_returning_into_the_range() -> None:
     assert "back at or above the 4 h low 99" in back.detail
     assert decide(pos, 98.9, ranged_tape(98.5, 98.9), kind=SignalKind.BREAKOUT, densities=[],
                   now=NOW + 70_000) is None
+
+
+def test_a_range_the_history_does_not_cover_is_unknown_not_judged() -> None:
+    # Three hours of trades before the entry: the 4 h high (101) is not known, so a long that
+    # broke it and came back below it is no range return; the covered 1 h window still counts.
+    short_history = tape_of([
+        (NOW - 180 * MIN, 101.0, 1.0, True),
+        (NOW - 30 * MIN, 100.0, 1.0, True),
+        (NOW + 500, 101.5, 1.0, True),
+        (NOW + 70_000, 101.0, 1.0, False),
+    ])
+    pos = position(Side.BUY, entry=101.5, opened_at=NOW + 1_000)
+    assert decide(pos, 101.0, short_history, kind=SignalKind.BREAKOUT, densities=[],
+                  now=NOW + 70_000) is None
+    pos = position(Side.BUY, entry=100.5, opened_at=NOW + 1_000)
+    back = decide(pos, 100.0, short_history, kind=SignalKind.BREAKOUT, densities=[],
+                  now=NOW + 70_000)
+    assert back is not None and "1 h high 100" in back.detail
 
 
 # ---- break-even ----------------------------------------------------------------------------

@@ -171,20 +171,35 @@ def test_breakout_ignores_walls_on_the_other_side() -> None:
     assert find(Trend.DOWN, last=100.05, prev=100.04, densities=[eaten_ask()]) == []
 
 
+def long_tape(price: float = 100.0) -> Tape:
+    """`calm_tape` after a trade at `price` 4 h 1 min ago: a history that covers the 4 h range."""
+    tape = Tape(TapeSection())
+    tape.on_prints([trade(NOW - 241 * 60_000, price, 1.0, True)])
+    for second in range(60):
+        tape.on_prints([trade(NOW - 61_000 + second * 1_000, price, 1.0, second % 2 == 0)])
+    return tape
+
+
 def test_new_territory_against_the_prior_range_of_the_longest_window() -> None:
-    tape = calm_tape(100.0)  # the last minute traded at 100.00 only
+    tape = long_tape(100.0)  # the last minute traded at 100.00 only
     [above] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=tape)
     assert above.new_territory
     assert "new territory above the 4 h high 100" in above.reasons
     [below] = find(Trend.DOWN, last=99.95, prev=99.96, densities=[eaten_bid()], tape=tape)
     assert below.new_territory
-    high_tape = calm_tape(100.30)
+    high_tape = long_tape(100.30)
     [inside] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=high_tape)
     assert not inside.new_territory
     assert "inside the 4 h range (high 100.3)" in inside.reasons
     empty = Tape(TapeSection())
     [unknown] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=empty)
-    assert not unknown.new_territory and "no 4 h range yet" in unknown.reasons
+    assert not unknown.new_territory
+    assert "4 h range unknown: 0.0 min of history" in unknown.reasons
+    # A minute of trades is not a 4 h range: above its high, but unknown, not new territory.
+    [short] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()],
+                   tape=calm_tape(100.0))
+    assert not short.new_territory
+    assert "4 h range unknown: 1.3 min of history" in short.reasons
 
 
 # ---- bounce --------------------------------------------------------------------------------
