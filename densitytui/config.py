@@ -175,6 +175,7 @@ class MoversSection(Section):
 class PaperSection(Section):
     starting_balance_usdt: Positive = 1_000.0
     taker_fee_pct: Pct = 0.055
+    funding_rate_pct: Annotated[float, Field(ge=-5, le=5)] = 0.01
     remembered_orders: Annotated[int, Field(ge=1)] = 1_000
 
 

@@ -10,6 +10,8 @@ Definitions (all from closed trades; PnL is after fees, in USDT):
   groups by kind and symbol have closed trades only.
 - expectancy: mean PnL per trade; fee drag: fees in % of the entry notional (per trade, and
   the whole run's fees over the notional it entered); hold: seconds from entry to exit.
+- funding: what open positions paid (positive) or earned at 00:00, 08:00 and 16:00 UTC at
+  the configured rate; trade PnL leaves it out, `net_pnl_after_funding` takes it in.
 - not flat: positions the run could not close by the end; they are listed marked to market
   (unrealized PnL before the exit fee) and make the run an error (`not_flat` in JSON).
 - Sharpe: mean trade PnL / sample standard deviation of trade PnL (per trade, not annualised;
@@ -196,6 +198,9 @@ def _summary_all(result: BacktestResult, span: int) -> dict[str, Any]:
     worst, worst_pct = marked_drawdown(points)
     stats["max_drawdown"] = _round(max(worst, stats["max_drawdown"] or 0.0))
     stats["max_drawdown_pct"] = _round(max(worst_pct, stats["max_drawdown_pct"] or 0.0), 4)
+    paid = sum(amount for _, _, amount in result.funding)
+    stats["funding"] = _round(paid)
+    stats["net_pnl_after_funding"] = _round(sum(t.pnl for t in result.trades) - paid)
     stats["open_positions"] = len(result.open_positions)
     stats["unrealized_pnl"] = _round(sum(p.unrealized_pnl for p in result.open_positions))
     return stats
@@ -226,6 +231,11 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "not_flat": bool(result.open_positions),
         "error": not_flat_error(result),
         "open_positions": [open_dict(p) for p in result.open_positions],
+        "funding": [
+            {"time": stamp(at), "symbol": symbol, "paid": _round(amount)}
+            for at, symbol, amount in result.funding
+        ],
+        "funding_rate_pct": result.funding_rate_pct,
         "feed_latency_ms": result.feed_latency_ms,
         "answer_latency_ms": result.answer_latency_ms,
         "summary": _summary_all(result, span),
@@ -355,6 +365,11 @@ def render_text(result: BacktestResult) -> str:
         out.append(f"  ALERT {alert}")
     if data["error"]:
         out.append(f"  ERROR {data['error']}")
+    for item in data["funding"]:
+        out.append(
+            f"  funding {item['time']} {item['symbol']}: paid {item['paid']:+.6f} USDT at "
+            f"{result.funding_rate_pct:g} %"
+        )
     out.append("")
     out.append("trades:")
     if not result.trades:

@@ -103,6 +103,9 @@ class BacktestResult:
     marked_equity: list[tuple[int, float]] = field(default_factory=list)
     feed_latency_ms: int = 0
     answer_latency_ms: int = 0
+    # (funding time, symbol, amount paid: positive is a cost), from the paper account.
+    funding: list[tuple[int, str, float]] = field(default_factory=list)
+    funding_rate_pct: float = 0.0
 
 
 def _scratch() -> str | None:
@@ -273,6 +276,8 @@ async def _run(
         marked_equity=marked,
         feed_latency_ms=settings.feed_latency_ms,
         answer_latency_ms=settings.answer_latency_ms,
+        funding=list(broker.funding),
+        funding_rate_pct=config.paper.funding_rate_pct,
     )
 
 

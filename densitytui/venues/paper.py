@@ -218,6 +218,9 @@ class _Taken:
     levels: TakenLevels = field(default_factory=dict)
 
 
+FUNDING_MS = 8 * 3_600_000
+
+
 class PaperBroker(Exchange):
     """One paper USDT account; see the module docstring for the rules it follows."""
 
@@ -234,6 +237,7 @@ class PaperBroker(Exchange):
         remembered_orders: int = 1_000,
         name: str = "paper",
         mark_book_for: BookLookup | None = None,
+        funding_rate_pct: float = 0.0,
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
@@ -259,6 +263,10 @@ class PaperBroker(Exchange):
         self._order_seq = 0
         self._exec_seq = 0
         self._closed = False
+        self._funding_rate = funding_rate_pct / 100
+        self._next_funding: int | None = None
+        # (funding time, symbol, amount paid: positive is a cost), in time order.
+        self.funding: list[tuple[int, str, float]] = []
 
     @classmethod
     def from_config(
@@ -283,12 +291,36 @@ class PaperBroker(Exchange):
             remembered_orders=config.paper.remembered_orders,
             name=name,
             mark_book_for=mark_book_for,
+            funding_rate_pct=config.paper.funding_rate_pct,
         )
+
+    # ---- funding
+
+    def _settle_funding(self) -> None:
+        """At every funding time passed (00:00, 08:00, 16:00 UTC), each open position pays
+        (a long at a positive rate) or earns qty x mark x rate; the wallet takes it. The rate
+        is the configured one: tickers do not bring their rate here yet."""
+        now = self._clock()
+        if self._next_funding is None:
+            self._next_funding = (now // FUNDING_MS + 1) * FUNDING_MS
+            return
+        while now >= self._next_funding:
+            at = self._next_funding
+            self._next_funding += FUNDING_MS
+            for symbol, holding in sorted(self._holdings.items()):
+                mark = self._mark_price(symbol) or holding.entry
+                amount = holding.qty * mark * self._funding_rate * holding.side.sign
+                self._wallet -= amount
+                self.funding.append((at, symbol, amount))
 
     # ---- orders
 
     async def place_order(self, request: OrderRequest) -> Order:
         self._check_open()
+        # A funding time passed since the last trade is settled before the order changes the
+        # positions it applies to.
+        if self._next_funding is not None and self._clock() >= self._next_funding:
+            self._settle_funding()
         link_id = request.order_link_id
         if link_id in self._orders:
             raise OrderRejected("OrderLinkedID is duplicate", RET_DUPLICATE_ORDER_LINK_ID)
@@ -609,6 +641,8 @@ class PaperBroker(Exchange):
     def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
         """The prices of a symbol's public trades in order, for a feed that has not made
         `Trade` objects: `on_trade` of each. Without a position only the last one counts."""
+        if self._next_funding is None or self._clock() >= self._next_funding:
+            self._settle_funding()
         if symbol in self._holdings and not self._closed:
             for price in prices:
                 self._on_price(symbol, price)
@@ -617,6 +651,8 @@ class PaperBroker(Exchange):
 
     def _on_price(self, symbol: str, price: float) -> None:
         self._last_price[symbol] = price
+        if self._next_funding is None or self._clock() >= self._next_funding:
+            self._settle_funding()
         holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return

@@ -66,3 +66,22 @@ def test_no_exit_is_decided_before_the_fill_could_be_known(
     assert decided, "the run should have exits the engine decided"
     for trade in decided:
         assert trade.exit_time - trade.entry_time >= known_after, trade
+
+
+MIDNIGHT = 1_723_161_600_000  # 2024-08-09 00:00 UTC, a funding time inside the recording
+
+
+def test_positions_open_at_the_funding_time_pay_or_earn_funding(
+    btc_file: Path, tmp_path: Path,
+) -> None:
+    result = _run(btc_file, tmp_path)
+    rate = Config().paper.funding_rate_pct / 100
+    across = [t for t in result.trades if t.entry_time < MIDNIGHT <= t.exit_time]
+    assert across, "a trade of this run is open at 00:00 UTC"
+    assert [(at, s) for at, s, _ in result.funding] == [(MIDNIGHT, t.symbol) for t in across]
+    for (_, _, paid), trade in zip(result.funding, across, strict=True):
+        # A long pays a positive rate, a short earns it: qty x mark x rate, the mark within a
+        # percent of the entry over these minutes.
+        sign = 1 if trade.side == "Buy" else -1
+        assert paid * sign > 0
+        assert abs(paid) == pytest.approx(trade.qty * trade.entry_price * rate, rel=0.01)

@@ -381,3 +381,34 @@ async def test_a_flip_closes_with_its_fee_and_opens_with_its_own() -> None:
     assert balance.wallet == pytest.approx(1_000 + 10 - (100 + 110 + 220) * FEE)
     assert balance.position_margin == pytest.approx(22.0)
     assert balance.available == pytest.approx(balance.wallet - 22.0 - 220 * FEE)
+
+
+# ---- funding
+
+
+async def test_funding_is_charged_at_each_8_h_funding_time_on_open_positions() -> None:
+    from densitytui.venues.paper import PaperBroker
+
+    day = 1_723_161_600_000  # 2024-08-09 00:00 UTC
+    desk = Desk()
+    desk.now = day - 60_000
+    desk.broker = PaperBroker(desk.instruments, desk.books.get, lambda: desk.now,
+                              funding_rate_pct=0.01)
+    desk.show([(99.9, 50)], [(100.0, 50)])
+    desk.trade(100.0)
+    await desk.order(Side.BUY, 2.0)
+    wallet = (await desk.broker.balance()).wallet
+    desk.trade(100.0)  # before 00:00: nothing
+    assert desk.broker.funding == []
+    desk.now = day + 5  # past 00:00: the long pays 2 x 100 (book mid 99.95) x 0.01 %
+    desk.trade(100.0)
+    [(at, symbol, amount)] = desk.broker.funding
+    assert (at, symbol) == (day, "TESTUSDT")
+    assert amount == pytest.approx(2 * 99.95 * 0.0001)
+    assert (await desk.broker.balance()).wallet == pytest.approx(wallet - amount)
+    # Sixteen hours on: two more funding times, a short earns at a positive rate.
+    await desk.order(Side.SELL, 4.0)
+    desk.now = day + 16 * 3_600_000 + 1
+    desk.trade(100.0)
+    assert [a for a, _, _ in desk.broker.funding[1:]] == [day + 8 * 3_600_000, day + 16 * 3_600_000]
+    assert all(x < 0 for _, _, x in desk.broker.funding[1:])
