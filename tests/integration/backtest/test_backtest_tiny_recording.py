@@ -127,3 +127,25 @@ def test_cli_refuses_an_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixtur
     recording = tiny.write(tmp_path / "tiny.jsonl")
     assert main(["backtest", str(recording), "--set", "signals.no_such_key=1"]) == 2
     assert "signals.no_such_key" in capsys.readouterr().err
+
+
+def test_cli_instrument_rules_given_or_said_to_be_inferred(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    recording = tiny.write(tmp_path / "tiny.jsonl")
+    base = ["backtest", str(recording), "--change-24h", "TESTUSDT=+5", *CLI_SETS, "--json"]
+    assert main(base) == 0
+    inferred = json.loads(capsys.readouterr().out)
+    assert inferred["inferred_instruments"] == ["TESTUSDT"]
+    # Given: a minimum of 8, so the 7 the notional makes is raised to it; nothing inferred.
+    assert main([*base, "--instrument", "TESTUSDT=0.1,1,8"]) == 0
+    given = json.loads(capsys.readouterr().out)
+    assert given["inferred_instruments"] == []
+    assert given["instruments"] == [{
+        "symbol": "TESTUSDT", "tick_size": 0.1, "qty_step": 1.0, "min_qty": 8.0,
+        "min_notional": 5.0,
+    }]
+    assert [t["qty"] for t in given["trades"]] == [8.0]
+    with pytest.raises(SystemExit):
+        main([*base, "--instrument", "TESTUSDT=0.1,-1,1"])
+    assert "all positive numbers" in capsys.readouterr().err
