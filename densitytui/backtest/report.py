@@ -342,6 +342,18 @@ def _summary_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _count_table(groups: list[tuple[str, dict[str, int]]]) -> list[str]:
+    """`what  name  count` rows, one per counted name ("none" for an empty group)."""
+    rows = [(what, name, str(count)) for what, counts in groups
+            for name, count in (counts.items() if counts else [("none", 0)])]
+    width = max(len(name) for _, name, _ in rows) + 2
+    out, last = [], ""
+    for what, name, count in rows:
+        out.append(f"{what if what != last else '':<12}{name:<{width}}{count:>6}")
+        last = what
+    return out
+
+
 def render_text(result: BacktestResult) -> str:
     data = to_dict(result)
     out = [
@@ -357,10 +369,12 @@ def render_text(result: BacktestResult) -> str:
             f"decimals): {', '.join(result.inferred_instruments)}"
         )
     out.append(f"  fill model: {data['fill_model']}")
-    out.append(
-        f"  signals {result.signals or '{}'}; decisions {result.decisions or '{}'}"
-        + (f"; refused by {result.refusals}" if result.refusals else "")
-    )
+    out.append("")
+    out.append("signals and decisions:")
+    out.extend("  " + line for line in _count_table([
+        ("signals", result.signals), ("decisions", result.decisions),
+        ("refused by", result.refusals),
+    ]))
     for alert in result.alerts:
         out.append(f"  ALERT {alert}")
     if data["error"]:

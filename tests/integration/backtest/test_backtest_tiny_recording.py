@@ -121,6 +121,9 @@ def test_cli_says_the_trend_stays_flat_without_a_change(
     out = capsys.readouterr().out
     assert "no 24 h change given for TESTUSDT" in out and "FLAT" in out
     assert "trades:\n  none" in out
+    # Counts as a table, one row per name, not a raw dict.
+    assert "signals and decisions:\n  signals     none       0\n" in out
+    assert "{" not in out.split("signals and decisions:")[1].split("trades:")[0]
 
 
 def test_cli_refuses_an_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
