@@ -127,6 +127,9 @@ class SignalsSection(Section):
     bounce_max_erosion_pct: Pct = 10.0
     bounce_max_eaten_pct: Pct = 10.0
     bounce_stop_pct: PositivePct = 0.3
+    min_reward_risk: NonNegative = 2.0
+    breakout_through: Literal["far_edge", "remaining"] = "far_edge"
+    breakout_max_remaining_pct: Pct = 10.0
 
 
 class ExitsSection(Section):
@@ -136,6 +139,7 @@ class ExitsSection(Section):
     counter_aggression_ratio: Positive = 2.0
     opposing_density_pct: PositivePct = 0.2
     take_profit_pct: NonNegative = 0.0
+    min_net_profit_pct: NonNegative = 0.05
 
 
 class RiskSection(Section):
@@ -177,6 +181,7 @@ class MoversSection(Section):
 class PaperSection(Section):
     starting_balance_usdt: Positive = 1_000.0
     taker_fee_pct: Pct = 0.055
+    funding_rate_pct: Annotated[float, Field(ge=-5, le=5)] = 0.01
     remembered_orders: Annotated[int, Field(ge=1)] = 1_000
 
 
@@ -186,7 +191,9 @@ class SimSection(Section):
 
 
 class BacktestSection(Section):
+    feed_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 20
     latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
+    answer_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 20
     discovery_s: Positive = 60.0
     workers: Annotated[int, Field(ge=0, le=64)] = 0
 

@@ -5,6 +5,15 @@ Definitions (all from closed trades; PnL is after fees, in USDT):
   (None without a losing trade); average win and loss over winners and losers.
 - equity: the starting balance plus the PnL of the trades closed so far, stepping at each exit;
   max drawdown: the largest fall of that equity from its running peak, in USDT and in % of peak.
+  The summary of the whole run ("all") takes it on equity marked to market instead (open
+  positions at their mark, sampled through the run: `run.py`), so a loss still open counts; the
+  groups by kind and symbol have closed trades only.
+- expectancy: mean PnL per trade; fee drag: fees in % of the entry notional (per trade, and
+  the whole run's fees over the notional it entered); hold: seconds from entry to exit.
+- funding: what open positions paid (positive) or earned at 00:00, 08:00 and 16:00 UTC at
+  the configured rate; trade PnL leaves it out, `net_pnl_after_funding` takes it in.
+- not flat: positions the run could not close by the end; they are listed marked to market
+  (unrealized PnL before the exit fee) and make the run an error (`not_flat` in JSON).
 - Sharpe: mean trade PnL / sample standard deviation of trade PnL (per trade, not annualised;
   None below two trades or with no spread).
 - exposure: the share of the replayed time during which at least one position was open.
@@ -23,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from densitytui.backtest.run import BacktestResult, TradeRow
+from densitytui.backtest.run import BacktestResult, OpenRow, TradeRow
 
 CHART_WIDTH = 60
 CHART_HEIGHT = 8
@@ -76,9 +85,23 @@ def _exposure_ms(trades: Iterable[TradeRow]) -> int:
     return total
 
 
+def marked_drawdown(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """(largest fall from the running peak in USDT, that fall in % of the peak)."""
+    peak = -math.inf
+    worst, worst_pct = 0.0, 0.0
+    for _, equity in points:
+        peak = max(peak, equity)
+        if peak - equity > worst:
+            worst = peak - equity
+            worst_pct = worst / peak * 100 if peak > 0 else 0.0
+    return worst, worst_pct
+
+
 def summarize(trades: list[TradeRow], starting_balance: float, span_ms: int) -> dict[str, Any]:
     """The statistics of the module doc for one group of trades."""
     pnls = [t.pnl for t in trades]
+    entered = sum(t.qty * t.entry_price for t in trades)
+    fees_total = sum(t.fees for t in trades)
     wins = [p for p in pnls if p > 0]
     losses = [p for p in pnls if p <= 0]
     gross_profit = sum(wins)
@@ -115,6 +138,10 @@ def summarize(trades: list[TradeRow], starting_balance: float, span_ms: int) -> 
         "max_drawdown_pct": _round(max_dd_pct, 4),
         "sharpe_per_trade": _round(sharpe, 4),
         "exposure_pct": _round(_exposure_ms(trades) / span_ms * 100, 2) if span_ms > 0 else None,
+        "expectancy": _round(sum(pnls) / n) if n else None,
+        "fee_drag_pct": _round(fees_total / entered * 100, 4) if entered > 0 else None,
+        "avg_hold_s": _round(sum(t.exit_time - t.entry_time for t in trades) / n / 1000, 3)
+        if n else None,
     }
 
 
@@ -126,23 +153,57 @@ def _groups(trades: list[TradeRow], key: str) -> dict[str, list[TradeRow]]:
 
 
 def fill_model(result: BacktestResult) -> str:
+    ahead = result.feed_latency_ms + result.latency_ms
     return (
-        f"taker market orders walk the recorded book as it stood {result.latency_ms} ms of "
-        "recorded time after the order (or the stop's trigger), level by level, never taking "
-        "more than a level shows; what paper fills took stays taken until the recording changes "
-        "that level; stops trigger on a recorded trade through them and fill from the book, "
-        f"never at the stop price; taker fee {result.taker_fee_pct:g} % on every fill; "
-        "positions still open at the end are closed at market (exit reason close_all)"
+        f"the engine sees recorded data {result.feed_latency_ms} ms late (feed latency); its "
+        f"taker market orders reach the exchange {result.latency_ms} ms after it sends them and "
+        f"walk the recorded book as it stood {ahead} ms of recorded time after the data the "
+        "engine acted on (or the stop's trigger), level by level, never taking more than a "
+        "level shows; what paper fills took stays taken until the recording changes that level; "
+        f"the engine learns a fill {result.answer_latency_ms} ms after it (answer latency) and "
+        "judges no exit before; stops trigger on a recorded trade through them and fill from "
+        "the book, never at the stop price (with no bid or ask there, at that trade's price); "
+        f"taker fee {result.taker_fee_pct:g} % on every fill; positions still open at the end "
+        "are closed at market (exit reason close_all); one that cannot be closed is listed "
+        "as open, marked to market, and the run is NOT FLAT"
     )
 
 
 def trade_dict(trade: TradeRow) -> dict[str, Any]:
+    notional = trade.qty * trade.entry_price
     return {
         "symbol": trade.symbol, "kind": trade.kind, "side": trade.side, "qty": trade.qty,
-        "entry_time": stamp(trade.entry_time), "entry_price": trade.entry_price,
-        "exit_time": stamp(trade.exit_time), "exit_price": trade.exit_price,
+        "entry_time": stamp(trade.entry_time), "entry_price": _round(trade.entry_price, 10),
+        "exit_time": stamp(trade.exit_time), "exit_price": _round(trade.exit_price, 10),
         "exit_reason": trade.exit_reason, "pnl": _round(trade.pnl), "fees": _round(trade.fees),
+        "hold_s": _round((trade.exit_time - trade.entry_time) / 1000, 3),
+        "pnl_pct": _round(trade.pnl / notional * 100, 4) if notional > 0 else None,
+        "fee_drag_pct": _round(trade.fees / notional * 100, 4) if notional > 0 else None,
     }
+
+
+def open_dict(row: OpenRow) -> dict[str, Any]:
+    return {
+        "symbol": row.symbol, "side": row.side, "qty": row.qty,
+        "entry_time": stamp(row.entry_time), "entry_price": _round(row.entry_price, 10),
+        "mark_price": _round(row.mark_price, 10), "unrealized_pnl": _round(row.unrealized_pnl),
+        "fees": _round(row.fees), "stop_loss": row.stop_loss,
+    }
+
+
+def _summary_all(result: BacktestResult, span: int) -> dict[str, Any]:
+    """The whole run's statistics with the drawdown on marked equity (module doc)."""
+    stats = summarize(result.trades, result.starting_balance, span)
+    points = sorted(equity_curve(result) + result.marked_equity)
+    worst, worst_pct = marked_drawdown(points)
+    stats["max_drawdown"] = _round(max(worst, stats["max_drawdown"] or 0.0))
+    stats["max_drawdown_pct"] = _round(max(worst_pct, stats["max_drawdown_pct"] or 0.0), 4)
+    paid = sum(amount for _, _, amount in result.funding)
+    stats["funding"] = _round(paid)
+    stats["net_pnl_after_funding"] = _round(sum(t.pnl for t in result.trades) - paid)
+    stats["open_positions"] = len(result.open_positions)
+    stats["unrealized_pnl"] = _round(sum(p.unrealized_pnl for p in result.open_positions))
+    return stats
 
 
 def to_dict(result: BacktestResult) -> dict[str, Any]:
@@ -167,7 +228,17 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "decisions": result.decisions,
         "refused_checks": result.refusals,
         "alerts": result.alerts,
-        "summary": summarize(trades, result.starting_balance, span),
+        "not_flat": bool(result.open_positions),
+        "error": not_flat_error(result),
+        "open_positions": [open_dict(p) for p in result.open_positions],
+        "funding": [
+            {"time": stamp(at), "symbol": symbol, "paid": _round(amount)}
+            for at, symbol, amount in result.funding
+        ],
+        "funding_rate_pct": result.funding_rate_pct,
+        "feed_latency_ms": result.feed_latency_ms,
+        "answer_latency_ms": result.answer_latency_ms,
+        "summary": _summary_all(result, span),
         "by_kind": {
             kind: summarize(group, result.starting_balance, span)
             for kind, group in _groups(trades, "kind").items()
@@ -178,6 +249,18 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         },
         "trades": [trade_dict(t) for t in trades],
     }
+
+
+def not_flat_error(result: BacktestResult) -> str | None:
+    """The error a run that ended with open positions carries (None when flat)."""
+    if not result.open_positions:
+        return None
+    names = ", ".join(f"{p.side} {p.qty:g} {p.symbol}" for p in result.open_positions)
+    return (
+        f"NOT FLAT: {len(result.open_positions)} position(s) could not be closed by the end "
+        f"of the data ({names}); marked to market, unrealized "
+        f"{sum(p.unrealized_pnl for p in result.open_positions):+.4f} USDT"
+    )
 
 
 def to_json(result: BacktestResult) -> str:
@@ -242,8 +325,9 @@ def _fmt(value: Any) -> str:
 
 
 SUMMARY_KEYS = (
-    "trades", "win_rate_pct", "net_pnl", "fees", "profit_factor", "avg_win", "avg_loss",
-    "max_drawdown", "max_drawdown_pct", "sharpe_per_trade", "exposure_pct",
+    "trades", "win_rate_pct", "net_pnl", "fees", "fee_drag_pct", "expectancy", "profit_factor",
+    "avg_win", "avg_loss", "avg_hold_s", "max_drawdown", "max_drawdown_pct", "sharpe_per_trade",
+    "exposure_pct",
 )
 
 
@@ -256,6 +340,18 @@ def _summary_table(data: dict[str, Any]) -> list[str]:
     for name, stats in groups.items():
         lines.append(f"{name:<{width}}" + "".join(f"{_fmt(stats[k]):>17}" for k in SUMMARY_KEYS))
     return lines
+
+
+def _count_table(groups: list[tuple[str, dict[str, int]]]) -> list[str]:
+    """`what  name  count` rows, one per counted name ("none" for an empty group)."""
+    rows = [(what, name, str(count)) for what, counts in groups
+            for name, count in (counts.items() if counts else [("none", 0)])]
+    width = max(len(name) for _, name, _ in rows) + 2
+    out, last = [], ""
+    for what, name, count in rows:
+        out.append(f"{what if what != last else '':<12}{name:<{width}}{count:>6}")
+        last = what
+    return out
 
 
 def render_text(result: BacktestResult) -> str:
@@ -273,12 +369,21 @@ def render_text(result: BacktestResult) -> str:
             f"decimals): {', '.join(result.inferred_instruments)}"
         )
     out.append(f"  fill model: {data['fill_model']}")
-    out.append(
-        f"  signals {result.signals or '{}'}; decisions {result.decisions or '{}'}"
-        + (f"; refused by {result.refusals}" if result.refusals else "")
-    )
+    out.append("")
+    out.append("signals and decisions:")
+    out.extend("  " + line for line in _count_table([
+        ("signals", result.signals), ("decisions", result.decisions),
+        ("refused by", result.refusals),
+    ]))
     for alert in result.alerts:
         out.append(f"  ALERT {alert}")
+    if data["error"]:
+        out.append(f"  ERROR {data['error']}")
+    for item in data["funding"]:
+        out.append(
+            f"  funding {item['time']} {item['symbol']}: paid {item['paid']:+.6f} USDT at "
+            f"{result.funding_rate_pct:g} %"
+        )
     out.append("")
     out.append("trades:")
     if not result.trades:
@@ -294,6 +399,19 @@ def render_text(result: BacktestResult) -> str:
                 f"{t.kind:<9} {t.side:<5} {t.qty:>10g} {t.entry_price:>12g} {t.exit_price:>12g} "
                 f"{t.exit_reason:<18} {t.pnl:>10.4f} {t.fees:>9.4f}"
             )
+    if result.open_positions:
+        out.append("")
+        out.append("open at the end (marked to market, unrealized PnL before the exit fee):")
+        out.append(
+            f"  {'entry time':<24} {'symbol':<10} {'side':<5} {'qty':>10} {'entry':>12} "
+            f"{'mark':>12} {'unrealized':>11} {'fees':>9}"
+        )
+        for p in result.open_positions:
+            out.append(
+                f"  {stamp(p.entry_time):<24} {p.symbol:<10} {p.side:<5} {p.qty:>10g} "
+                f"{p.entry_price:>12g} {p.mark_price:>12g} {p.unrealized_pnl:>11.4f} "
+                f"{p.fees:>9.4f}"
+            )
     out.append("")
     out.append("summary (PnL after fees, USDT; Sharpe per trade, not annualised):")
     out.extend("  " + line for line in _summary_table(data))
@@ -307,7 +425,7 @@ def render_text(result: BacktestResult) -> str:
 
 CSV_FIELDS = (
     "entry_time", "exit_time", "symbol", "kind", "side", "qty", "entry_price", "exit_price",
-    "exit_reason", "pnl", "fees",
+    "exit_reason", "pnl", "fees", "hold_s", "pnl_pct", "fee_drag_pct",
 )
 
 

@@ -6,7 +6,11 @@ look-ahead book (`venues/replay.py`: the book `latency_ms` of recorded time afte
 Its journal is a real SQLite store in a temporary directory; the results are read back from it
 (closed positions with entry, exit, reason, PnL after fees and fees; the signals and what was
 decided about them), so they are exactly what the engine stored. Positions still open when the
-data ends are closed at market at the end (reason `close_all`), against the last book.
+data ends are closed at market at the end (reason `close_all`), against the last book. One that
+cannot be closed (its book never healed after a gap) is not dropped: it is listed as open,
+marked to market, and the run is NOT FLAT. Equity is sampled marked to market (wallet plus open
+positions at their mark) every `yield_every` frames and at every open and close, so the
+drawdown counts losses still open, not only closed trades.
 """
 
 from __future__ import annotations
@@ -58,6 +62,21 @@ class TradeRow:
     signal_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRow:
+    """A position still open when the backtest ended, marked to market."""
+
+    symbol: str
+    side: str
+    qty: float
+    entry_time: int
+    entry_price: float
+    mark_price: float
+    unrealized_pnl: float
+    fees: float
+    stop_loss: float | None
+
+
 @dataclass(slots=True)
 class BacktestResult:
     """Everything a report needs; nothing here depends on the machine or the wall clock."""
@@ -79,6 +98,14 @@ class BacktestResult:
     refusals: dict[str, int] = field(default_factory=dict)
     alerts: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    open_positions: list[OpenRow] = field(default_factory=list)
+    # (recorded time, equity marked to market), in time order.
+    marked_equity: list[tuple[int, float]] = field(default_factory=list)
+    feed_latency_ms: int = 0
+    answer_latency_ms: int = 0
+    # (funding time, symbol, amount paid: positive is a cost), from the paper account.
+    funding: list[tuple[int, str, float]] = field(default_factory=list)
+    funding_rate_pct: float = 0.0
 
 
 def _scratch() -> str | None:
@@ -144,10 +171,12 @@ async def replay_engine(
     settings = config.backtest
     market = MarketEngine(config, changes)
     replay = ReplayMarketData(
-        files, market.book, latency_ms=settings.latency_ms, change_24h=changes,
+        files, market.book, latency_ms=settings.feed_latency_ms + settings.latency_ms,
+        change_24h=changes,
         instruments=instruments, discovery_ms=round(settings.discovery_s * 1000),
         turnover_24h=config.movers.min_turnover_usdt, pace=pace,
     )
+    replay.require_data()
     listed = await replay.instruments()
     broker = PaperBroker.from_config(
         config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,
@@ -179,13 +208,28 @@ async def _run(
     broker = engine.exchange
     market = engine.market
     assert isinstance(replay, ReplayMarketData)
-    replay.on_progress = progress
+    assert isinstance(broker, PaperBroker)
     listed = await replay.instruments()
     alerts: list[str] = []
+    marked: list[tuple[int, float]] = []
+
+    def sample() -> None:
+        point = (replay.now_ms(), broker.marked_equity())
+        if not marked or marked[-1] != point:
+            marked.append(point)
+
+    def on_progress(replay: ReplayMarketData) -> None:
+        sample()
+        if progress is not None:
+            progress(replay)
+
+    replay.on_progress = on_progress
 
     def listen(event: AppEvent) -> None:
         if event.data.get("level") == "alert":
             alerts.append(f"{event.kind}: {event.message}")
+        if event.kind in ("opened", "closed"):
+            sample()
 
     engine.listeners.append(listen)
     try:
@@ -193,6 +237,8 @@ async def _run(
         await engine.run()
         if engine.trades:
             await engine.close_all()
+        sample()
+        left = [p for p in await broker.positions() if p.qty > 0]
         await engine.stop()
         trades, signals, decisions, refusals = await _read_back(store)
     finally:
@@ -217,8 +263,21 @@ async def _run(
         signals=signals,
         decisions=decisions,
         refusals=refusals,
-        alerts=[a for a in alerts if not a.startswith("close_all")],
+        alerts=alerts,
         config=shown.model_dump(mode="json"),
+        open_positions=[
+            OpenRow(
+                symbol=p.symbol, side=p.side.value, qty=p.qty, entry_time=p.opened_at,
+                entry_price=p.entry_price, mark_price=p.mark_price,
+                unrealized_pnl=p.unrealized_pnl, fees=p.fees, stop_loss=p.stop_loss,
+            )
+            for p in sorted(left, key=lambda p: p.symbol)
+        ],
+        marked_equity=marked,
+        feed_latency_ms=settings.feed_latency_ms,
+        answer_latency_ms=settings.answer_latency_ms,
+        funding=list(broker.funding),
+        funding_rate_pct=config.paper.funding_rate_pct,
     )
 
 

@@ -8,6 +8,7 @@ Rows are ranked by net PnL, then profit factor, then fewer trades, then the orde
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from densitytui.backtest.overrides import Override, apply_overrides, describe
-from densitytui.backtest.report import to_dict
+from densitytui.backtest.report import to_dict, write_report
 from densitytui.backtest.run import run_backtest_sync
 from densitytui.config import Config
 from densitytui.model import Instrument
@@ -33,10 +34,21 @@ class SweepRow:
 
 def _one(
     config: Config, overrides: list[Override], files: list[str], changes: dict[str, float],
-    instruments: list[Instrument],
+    instruments: list[Instrument], report: Path | None,
 ) -> dict[str, Any]:
     run_config = apply_overrides(config, overrides)
-    return to_dict(run_backtest_sync(run_config, files, changes, instruments))
+    result = run_backtest_sync(run_config, files, changes, instruments)
+    if report is not None:
+        write_report(result, report)
+    return to_dict(result)
+
+
+def point_folder(index: int, overrides: Sequence[Override], varying: set[str]) -> str:
+    """`03-signals.ttl_s=30_risk.leverage=5`: a point's report folder, numbered in the order
+    given and named by the keys that vary across the sweep."""
+    shown = [item for item in overrides if item[0] in varying]
+    label = re.sub(r"[^A-Za-z0-9_.=-]+", "_", describe(shown)) or "defaults"
+    return f"{index:02d}-{label}"[:200]
 
 
 def run_sweep(
@@ -46,16 +58,26 @@ def run_sweep(
     changes: dict[str, float],
     instruments: Sequence[Instrument] = (),
     workers: int = 0,
+    report: Path | None = None,
 ) -> list[SweepRow]:
-    """Every combination of `grid` (each checked before any runs), ranked."""
+    """Every combination of `grid` (each checked before any runs), ranked. With `report`, each
+    point writes its report into its own folder there (`point_folder`)."""
     for overrides in grid:
         apply_overrides(config, overrides)
     count = workers or os.cpu_count() or 1
     names = [str(f) for f in files]
+    values: dict[str, set[str]] = {}
+    for overrides in grid:
+        for key, value in overrides:
+            values.setdefault(key, set()).add(repr(value))
+    varying = {key for key, seen in values.items() if len(seen) > 1}
     with ProcessPoolExecutor(max_workers=min(count, len(grid))) as pool:
         futures = [
-            pool.submit(_one, config, overrides, names, changes, list(instruments))
-            for overrides in grid
+            pool.submit(
+                _one, config, overrides, names, changes, list(instruments),
+                None if report is None else report / point_folder(index, overrides, varying),
+            )
+            for index, overrides in enumerate(grid, start=1)
         ]
         rows = [
             SweepRow(tuple(overrides), future.result())

@@ -5,7 +5,8 @@ A recording without tickers has no 24 h change, so its trend stays FLAT and noth
 unless `--change-24h SYMBOL=PCT` gives one; the output says which it was. The progress bar
 (messages/s and ETA) goes to stderr while stderr is a terminal, and is left out otherwise.
 The same files and config give byte-identical output (`--json`, the report files); the wall
-time is printed to stderr only.
+time is printed to stderr only. A run that ends with positions it could not close is NOT FLAT:
+they are listed marked to market and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -60,19 +62,46 @@ def register(
         help="a saved Bybit /v5/market/instruments-info answer (JSON) giving the symbols' "
         "trading rules",
     )
+    parser.add_argument(
+        "--instrument", action="append", default=[], type=instrument_arg,
+        metavar="SYM=TICK,QTYSTEP,MINQTY",
+        help="the trading rules of SYM (e.g. ETHUSDT=0.01,0.01,0.01; minimum notional 5 USDT); "
+        "repeatable; rules neither given nor known are inferred from the data, and the output "
+        "says so",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--report", type=Path, default=None, metavar="DIR",
-        help="write DIR/report.html (self-contained) and DIR/trades.csv",
+        help="write DIR/report.html (self-contained) and DIR/trades.csv; a sweep writes one "
+        "folder per point in DIR",
     )
     parser.set_defaults(func=run)
 
 
-def _instruments(path: Path | None) -> list[Instrument]:
-    if path is None:
-        return []
+def instrument_arg(text: str) -> Instrument:
+    """`SYM=TICK,QTYSTEP,MINQTY` as an instrument (minimum notional 5 USDT, no largest order)."""
+    symbol, _, rules = text.partition("=")
+    parts = rules.split(",")
     try:
-        return decode_instruments(path.read_bytes())[0]
+        tick, step, min_qty = (float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected SYMBOL=TICK,QTYSTEP,MINQTY, e.g. BTCUSDT=0.1,0.001,0.001"
+        ) from None
+    if not symbol.isalnum() or not all(math.isfinite(v) and v > 0 for v in (tick, step, min_qty)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a symbol, then tick, qty step and minimum qty, all positive numbers"
+        )
+    return Instrument(symbol.upper(), tick, step, min_qty, 5.0, math.inf)
+
+
+def _instruments(path: Path | None, given: list[Instrument]) -> list[Instrument]:
+    if path is None:
+        return given
+    try:
+        saved = decode_instruments(path.read_bytes())[0]
+        named = {i.symbol for i in given}
+        return [*given, *(i for i in saved if i.symbol not in named)]
     except OSError as exc:
         raise ConfigError(str(path), [exc.strerror or str(exc)]) from None
     except DecodeError as exc:
@@ -81,14 +110,14 @@ def _instruments(path: Path | None) -> list[Instrument]:
 
 def run(args: argparse.Namespace) -> int:
     from densitytui.backtest.overrides import apply_overrides, parse_grid
-    from densitytui.backtest.report import render_text, to_json, write_report
+    from densitytui.backtest.report import not_flat_error, render_text, to_json, write_report
     from densitytui.logging import configure_logging
 
     config = config_or_exit(args)
     configure_logging(config)
     try:
         grid = parse_grid(args.overrides)
-        instruments = _instruments(args.instruments)
+        instruments = _instruments(args.instruments, args.instrument)
         for overrides in grid:
             apply_overrides(config, overrides)
     except ConfigError as exc:
@@ -119,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         written = write_report(result, args.report)
         print(f"report: {', '.join(str(p) for p in written)}", file=sys.stderr if args.json
               else sys.stdout)
+    if result.open_positions:
+        print(f"densitytui backtest: {not_flat_error(result)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -167,7 +199,9 @@ def _sweep(
     from densitytui.backtest.sweep import run_sweep, sweep_table
 
     started = time.perf_counter()
-    rows = run_sweep(config, grid, args.files, changes, instruments, config.backtest.workers)
+    rows = run_sweep(
+        config, grid, args.files, changes, instruments, config.backtest.workers, args.report,
+    )
     print(f"sweep: {len(rows)} runs in {time.perf_counter() - started:.2f} s wall time",
           file=sys.stderr)
     if args.json:
@@ -180,4 +214,7 @@ def _sweep(
         if note:
             print(note)
         sys.stdout.write(sweep_table(rows))
+    if args.report is not None:
+        print(f"reports: one folder per point in {args.report}", file=sys.stderr if args.json
+              else sys.stdout)
     return 0

@@ -11,7 +11,9 @@ beside the figures. The headline is backtest msg/s / market engine msg/s (target
 The defaults make the shared BTC recording trade: it has no tickers, so `--change-24h
 BTCUSDT=-8.1` gives it a trend, and `--set risk.max_position_exposure_pct=10` lets the
 instrument's minimum order (0.001 BTC, about 62 USDT) pass the exposure limit of a
-1,000 USDT account.
+1,000 USDT account; `--set signals.min_reward_risk=0` turns off the reward/risk entry check,
+which refuses every signal of that file (each has an opposing wall within twice its stop), so
+the bench times trades, not refusals alone.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ DEFAULT_DATA = Path("../shared/data/btcusdt-2024-08-08.bybit.jsonl.gz")
 
 TARGET_RATIO = 0.5
 DEFAULT_CHANGE = [("BTCUSDT", -8.1)]
-DEFAULT_SET = ["risk.max_position_exposure_pct=10"]
+DEFAULT_SET = ["risk.max_position_exposure_pct=10", "signals.min_reward_risk=0"]
 
 
 def register_backtest(
@@ -60,7 +62,8 @@ def register_backtest(
     )
     parser.add_argument(
         "--set", action="append", default=None, metavar="KEY=VALUE", dest="overrides",
-        help="config override (default risk.max_position_exposure_pct=10); repeatable",
+        help="config override (default risk.max_position_exposure_pct=10 and "
+        "signals.min_reward_risk=0); repeatable",
     )
     parser.add_argument("--repeat", type=int, default=3, metavar="N", help="rounds (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"densitytui replay: cannot read {path}: no such file", file=sys.stderr)
             return 2
+    problem = _unreadable(args.files, config)
+    if problem:
+        print(f"densitytui replay: cannot read {problem}", file=sys.stderr)
+        return 2
     changes = dict(args.change_24h)
     if changes:
         given = ", ".join(f"{s} {v:+g}%" for s, v in sorted(changes.items()))
@@ -103,6 +107,22 @@ def run(args: argparse.Namespace) -> int:
         return _watch(config, args, changes)
     with tempfile.TemporaryDirectory(prefix="densitytui-replay-") as folder:
         return _watch(_replay_config(config, Path(folder) / "replay.db"), args, changes)
+
+
+def _unreadable(files: list[str], config: Config) -> str:
+    """Why `files` hold nothing to replay ("" when they do), found before the app starts: the
+    screen would otherwise show an empty market dated 1970."""
+    from densitytui.venues.recording import RecordingError
+    from densitytui.venues.replay import ReplayMarketData
+    from densitytui.venues.trade_history import TradeHistoryError
+
+    try:
+        ReplayMarketData(
+            files, lambda symbol: None, discovery_ms=round(config.backtest.discovery_s * 1000),
+        ).require_data()
+    except (RecordingError, TradeHistoryError, OSError) as exc:
+        return str(exc)
+    return ""
 
 
 def _watch(config: Config, args: argparse.Namespace, changes: dict[str, float]) -> int:

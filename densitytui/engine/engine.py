@@ -80,7 +80,7 @@ from densitytui.model import (
     Trend,
 )
 from densitytui.strategy.checks import EntryContext, RiskRules, failed, run_checks, size_entry
-from densitytui.strategy.exits import ExitRules, breakeven_stop, exit_decision
+from densitytui.strategy.exits import ExitRules, breakeven_stop, exit_decision, reanchored_stop
 from densitytui.strategy.grid import ceil_to_step, floor_to_step
 from densitytui.strategy.signals import Reach, SignalRules, find_signals, signal_still_valid
 from densitytui.venues.base import ExchangeError, Venue
@@ -239,6 +239,11 @@ class TradingEngine:
             sleep,
         )
         self.fee_rate = config.paper.taker_fee_pct / 100.0
+        # A lockstep replay answers an order at once in recorded time: the engine learns its
+        # fill only after the modelled order and answer latencies (`fill_known_at`).
+        self._answer_after_ms = (
+            config.backtest.latency_ms + config.backtest.answer_latency_ms if lockstep else 0
+        )
         self.instruments: dict[str, Instrument] = {}
         self.trades: dict[str, OpenTrade] = {}
         self.signals: dict[str, Signal] = {}
@@ -779,6 +784,7 @@ class TradingEngine:
         trade = OpenTrade(
             position, kind=signal.kind, density_id=signal.density_id,
             entry_link_id=answer.order_link_id, entry_fee=answer.fee,
+            known_at=self.clock_ms() + self._answer_after_ms,
         )
         self.trades[symbol] = trade
         await self._save_account()
@@ -790,6 +796,22 @@ class TradingEngine:
         )
         if not position.protected:
             await self._protect(trade, signal.stop_loss)
+        else:
+            await self._reanchor(trade, signal)
+
+    async def _reanchor(self, trade: OpenTrade, signal: Signal) -> None:
+        """Move the stop-loss set from the signal's price to the same distance from the fill."""
+        instrument = self.instruments.get(trade.symbol)
+        position = trade.position
+        if instrument is None or position.stop_loss is None:
+            return
+        stop = reanchored_stop(
+            position.side, signal.entry_price, signal.stop_loss, position.entry_price,
+            instrument.tick_size, self._rules_of(trade.symbol)[0].min_stop,
+        )
+        if stop != position.stop_loss and await self.executor.set_stop(trade.symbol, stop):
+            note = f"re-anchored to the fill {position.entry_price:g}"
+            await self._record_stop(trade, stop, note)
 
     async def _protect(self, trade: OpenTrade, stop_loss: float) -> None:
         """A position without a stop-loss: set it now, or close at market and raise an alert."""
@@ -863,11 +885,14 @@ class TradingEngine:
             instrument=instrument,
             fee_rate=self.fee_rate,
             entries_paused=self.paused,
+            densities=self.market.densities(symbol),
         )
 
     # ---- exits ----------------------------------------------------------------------------------
 
     def _check_exits(self, trade: OpenTrade, now: int, last: float) -> None:
+        if now < trade.known_at:
+            return
         symbol = trade.symbol
         exit_rules = self._rules_of(symbol)[1]
         instrument = self.instruments.get(symbol)
@@ -1271,7 +1296,7 @@ class TradingEngine:
             strategy = self.config.strategy(symbol)
             rules = self._rules[symbol] = (
                 SignalRules.from_config(strategy),
-                ExitRules.from_config(strategy),
+                ExitRules.from_config(strategy, self.fee_rate),
                 RiskRules.from_config(self.config, symbol),
             )
         return rules

@@ -34,6 +34,8 @@ class OpenTrade:
     exit_fees: float = 0.0
     # Message time of the last exit evaluation (exits are judged at most every few ms).
     last_exit_check: int = 0
+    # Clock time from which the engine knows the entry's fill: no exit is judged before it.
+    known_at: int = 0
 
     @property
     def symbol(self) -> str:

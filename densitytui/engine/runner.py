@@ -17,7 +17,7 @@ from densitytui.venues.factory import BYBIT_VENUES, bybit_venue, sim_venue
 from densitytui.venues.paper import PaperBroker
 from densitytui.venues.sim import SimMarketData
 from densitytui.venues.sim.feed import Clock, Sleep
-from densitytui.venues.sim.symbol import STEP_MS
+from densitytui.venues.sim.history import MINUTE_MS
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -64,12 +64,13 @@ async def open_engine(
 
 
 def sim_resume_ms(stored_ms: int | None, now_ms: int) -> int:
-    """Where the simulated market starts: now, or just after the store's latest time when a
-    faster-than-real-time run went ahead of the wall clock, so market time never rewinds (a
-    position resumed from the store cannot close before it opened)."""
-    if stored_ms is None or stored_ms < now_ms:
+    """Where the simulated market starts: now, or the first whole minute after the store's
+    latest time when that is later, so market time never rewinds (a position resumed from the
+    store cannot close before it opened). The market starts on a whole minute at or before the
+    time given, so the store's own minute is skipped."""
+    if stored_ms is None:
         return now_ms
-    return stored_ms + STEP_MS
+    return max(now_ms, stored_ms - stored_ms % MINUTE_MS + MINUTE_MS)
 
 
 def sim_engine(

@@ -263,6 +263,15 @@ class Tape:
             low = min(low, self._lo)
         return (low, high) if high >= low else None
 
+    def history_ms(self, now: int) -> int:
+        """How far back the minute history reaches from `now` (0 without any): a range over
+        more hours than this is unknown, not judged (REST klines or a warm-up extend it)."""
+        self._fold()
+        oldest = self._minutes[0][0] if self._minutes else self._minute
+        if oldest < 0:
+            return 0
+        return max(0, now - oldest * MINUTE_MS)
+
     def seed_klines(self, klines: Iterable[Kline]) -> None:
         """Fill highs and lows from candles (any interval; each counts at its start minute)."""
         self._fold()

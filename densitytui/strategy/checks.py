@@ -8,6 +8,10 @@ stable snake_case, for the store and the screen:
   stop_distance, entry_deviation, density_exists, available_balance   (§5, 1-10)
   qty_valid, stop_on_tick, min_notional, position_exposure, total_exposure, min_balance,
   book_valid, data_fresh, daily_loss, stop_streak, entries_not_paused  (§5 "also", §7)
+  reward_risk   room to the nearest opposing density (asks above a long, bids below a short;
+                any tracked, unfrozen one but the signal's own) >= min_reward_risk x the
+                stop distance: a trade whose target wall stands inside that room can only win
+                less than it risks, and its opposing-density exit would fire at once
 
 Prices are judged at `last_price`, where a market entry fills: the stop distance is measured
 from it (a semi-automatic confirmation may come after price moved towards the stop), and so
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from densitytui.model import Balance, Instrument, Position, Side, Signal
+from densitytui.model import Balance, BookSide, Density, Instrument, Position, Side, Signal
 from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step, is_step_multiple
 
 if TYPE_CHECKING:
@@ -48,6 +52,7 @@ class RiskRules:
         "max_positions",
         "max_total_exposure",
         "min_balance",
+        "min_reward_risk",
         "min_stop",
         "position_notional",
         "risk_per_trade",
@@ -73,6 +78,7 @@ class RiskRules:
         max_entry_deviation_pct: float = 1.0,
         stale_data_s: float = 30.0,
         min_stop_pct: float = 0.05,
+        min_reward_risk: float = 0.0,
     ) -> None:
         self.max_positions = max_positions
         self.position_notional = position_notional_usdt
@@ -88,10 +94,12 @@ class RiskRules:
         self.max_entry_deviation = max_entry_deviation_pct / 100.0
         self.stale_data_ms = round(stale_data_s * 1000)
         self.min_stop = min_stop_pct / 100.0
+        self.min_reward_risk = min_reward_risk
 
     @classmethod
     def from_config(cls, config: Config, symbol: str | None = None) -> RiskRules:
-        """`[risk]`, with `signals.min_stop_pct` of `symbol` (its overrides) or the default."""
+        """`[risk]`, with `signals.min_stop_pct` and `signals.min_reward_risk` of `symbol` (its
+        overrides) or the defaults."""
         risk = config.risk
         signals = config.strategy(symbol).signals if symbol else config.signals
         return cls(
@@ -109,6 +117,7 @@ class RiskRules:
             max_entry_deviation_pct=risk.max_entry_deviation_pct,
             stale_data_s=risk.stale_data_s,
             min_stop_pct=signals.min_stop_pct,
+            min_reward_risk=signals.min_reward_risk,
         )
 
 
@@ -139,6 +148,8 @@ class EntryContext:
     instrument: Instrument
     fee_rate: float
     entries_paused: bool
+    # The symbol's tracked densities now (the reward/risk room is measured to them).
+    densities: Sequence[Density] = ()
 
 
 def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
@@ -287,7 +298,51 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
             "entries_not_paused", not ctx.entries_paused,
             "entries paused by the trader" if ctx.entries_paused else "entries not paused",
         ),
+        reward_risk(signal, price, ctx.densities, rules.min_reward_risk),
     ]
+
+
+def reward_risk(
+    signal: Signal, price: float, densities: Sequence[Density], min_ratio: float,
+) -> CheckResult:
+    """Room from `price` to the near edge of the nearest opposing density ahead, against
+    `min_ratio` x the stop distance. A density straddling the price leaves no room; one
+    wholly behind the price is not ahead. No opposing density: the room is open."""
+    long = signal.side is Side.BUY
+    if price <= 0.0:
+        return CheckResult("reward_risk", False, f"no current price ({price:g})")
+    risk = abs(price - signal.stop_loss) / price
+    needed = min_ratio * risk
+    opposing = BookSide.ASK if long else BookSide.BID
+    nearest: Density | None = None
+    room = float("inf")
+    for density in densities:
+        if density.side is not opposing or density.frozen or density.id == signal.density_id:
+            continue
+        low = density.price_low if density.price_low > 0.0 else density.price
+        high = density.price_high if density.price_high > 0.0 else density.price
+        if long:
+            if high <= price:
+                continue
+            ahead = max(0.0, (low - price) / price)
+        else:
+            if low >= price:
+                continue
+            ahead = max(0.0, (price - high) / price)
+        if ahead < room:
+            nearest, room = density, ahead
+    if nearest is None:
+        return CheckResult(
+            "reward_risk", True,
+            f"no {opposing.value} density ahead; stop {risk:.3%}, needed room "
+            f"{min_ratio:g} x = {needed:.3%}",
+        )
+    passed = room >= needed - HAIR
+    return CheckResult(
+        "reward_risk", passed,
+        f"room {room:.3%} to {opposing.value} density {nearest.price:.10g} "
+        f"{_cmp(passed)} {min_ratio:g} x stop {risk:.3%} = {needed:.3%}",
+    )
 
 
 def _cmp(passed: bool) -> str:

@@ -12,18 +12,23 @@ The stop-loss itself rests on the exchange; these are the exits the engine makes
                       that high. A failed breakout, so not gated on profit (it is always a loss
                       there). The window is fixed by the opening time, so later trades do not
                       move it; it shrinks only when the tape drops minutes older than its
-                      longest range_hours;
-  counter_aggression  in profit, and taker volume against the position over the aggression
-                      window >= counter_aggression_ratio x the volume with it (and > 0);
-  opposing_density    in profit, and a confirmed, unfrozen density of the other side (asks
+                      longest range_hours. A window the tape's history does not cover (less
+                      than its hours of trades or klines before the entry) is unknown and not
+                      judged;
+  counter_aggression  net profitable (below), and taker volume against the position over the
+                      aggression window >= counter_aggression_ratio x the volume with it (and > 0);
+  opposing_density    net profitable, and a confirmed, unfrozen density of the other side (asks
                       for a long) whose near edge is ahead of price within
                       opposing_density_pct of it; the position's own density does not count;
-  velocity_fade       in profit, and velocity over velocity_short_s < velocity_ratio x velocity
+  velocity_fade       net profitable, and velocity over velocity_short_s < velocity_ratio x velocity
                       over velocity_long_s. Judged only once the position is velocity_short_s
                       old (the short window then lies wholly after the entry) and while the long
                       window saw trades: an idle tape at the open does not close a position.
 
-"In profit" is price beyond the entry in the position's favour (fees aside). Reasons are
+"Net profitable" (the dynamic take-profits only): closing at the last price would gain at least
+`min_net_profit_pct` of the entry's notional after the taker fee on both legs. A round trip costs
+about 0.11 %, so a dynamic take-profit at a smaller gain would close a winner as a loser; until
+the gain pays for it the stop-loss, break-even and density exits guard the trade. Reasons are
 stable snake_case names; `detail` carries the numbers.
 """
 
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
 
 MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,8 @@ class ExitRules:
         "breakeven_trigger",
         "counter_aggression_ratio",
         "fade_after_ms",
+        "fee_rate",
+        "min_net_profit",
         "opposing_distance",
         "range_hours",
         "take_profit",
@@ -79,6 +87,8 @@ class ExitRules:
         velocity_long_s: float = 15.0,
         aggression_window_s: float = 10.0,
         range_hours: Sequence[float] = (1.0, 4.0),
+        min_net_profit_pct: float = 0.05,
+        fee_rate: float = 0.00055,
     ) -> None:
         self.breakeven_trigger = breakeven_trigger_pct / 100.0
         self.bounce_exit_erosion = bounce_exit_erosion_pct / 100.0
@@ -92,9 +102,12 @@ class ExitRules:
         self.aggression_s = aggression_window_s
         # Longest first: a breakout is judged against the longest range it broke out of.
         self.range_hours = tuple(sorted(range_hours, reverse=True))
+        self.min_net_profit = min_net_profit_pct / 100.0
+        self.fee_rate = fee_rate
 
     @classmethod
-    def from_config(cls, strategy: StrategyConfig) -> ExitRules:
+    def from_config(cls, strategy: StrategyConfig, fee_rate: float = 0.00055) -> ExitRules:
+        """`fee_rate`: the taker fee as a fraction (0.00055 for 0.055 %)."""
         exits = strategy.exits
         tape = strategy.tape
         return cls(
@@ -108,7 +121,16 @@ class ExitRules:
             velocity_long_s=tape.velocity_long_s,
             aggression_window_s=tape.aggression_window_s,
             range_hours=tape.range_hours,
+            min_net_profit_pct=exits.min_net_profit_pct,
+            fee_rate=fee_rate,
         )
+
+
+def net_profit(long: bool, entry: float, price: float, fee_rate: float) -> float:
+    """What closing at `price` gains after the taker fee on both legs, as a fraction of the
+    entry's notional: (P - E) / E - f x (E + P) / E for a long."""
+    gross = (price - entry) / entry if long else (entry - price) / entry
+    return gross - fee_rate * (entry + price) / entry
 
 
 def exit_decision(
@@ -141,11 +163,17 @@ def exit_decision(
             return decision
     if profit <= 0.0:
         return None
-    return (
+    net = net_profit(long, entry, last_price, rules.fee_rate)
+    if net < rules.min_net_profit - HAIR:
+        return None
+    decision = (
         _counter_aggression(long, now_ms, tape, rules)
         or _opposing_density(long, density_id, last_price, densities, rules)
         or _velocity_fade(position, now_ms, tape, rules)
     )
+    if decision is None:
+        return None
+    return ExitDecision(decision.reason, f"{decision.detail}; net {net:.3%} after fees")
 
 
 def _bounce_density(
@@ -169,7 +197,10 @@ def _range_return(
 ) -> ExitDecision | None:
     long = position.side is Side.BUY
     entry = position.entry_price
+    history = tape.history_ms(position.opened_at - MINUTE_MS)
     for hours in rules.range_hours:
+        if history < hours * HOUR_MS:
+            continue
         prior = tape.local_range(hours, position.opened_at - MINUTE_MS)
         if prior is None:
             continue
@@ -275,3 +306,19 @@ def breakeven_stop(
         if stop <= last_price or (current is not None and 0.0 < current <= stop):
             return None
     return stop
+
+
+def reanchored_stop(
+    side: Side, signal_entry: float, signal_stop: float, fill_price: float, tick: float,
+    min_stop: float,
+) -> float:
+    """The stop-loss moved from the signal's price to the fill: the same distance, as a
+    fraction, from `fill_price`, never closer than `min_stop` (a fraction), rounded away from
+    the fill onto the tick grid. The signal's stop was set before the fill was known; a fill
+    that slipped would otherwise leave the stop nearer or farther than the rule asks."""
+    if signal_entry <= 0.0 or fill_price <= 0.0:
+        return signal_stop
+    distance = max(abs(signal_entry - signal_stop) / signal_entry, min_stop)
+    if side is Side.BUY:
+        return floor_to_step(fill_price * (1.0 - distance), tick)
+    return ceil_to_step(fill_price * (1.0 + distance), tick)

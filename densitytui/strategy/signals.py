@@ -8,11 +8,16 @@ twice); `price` is its anchor level. Price reaches it at its near edge (an ask's
 high). Stops never go beyond the anchor or weighted price alone: they clear the whole cluster.
 
 Breakout, UP trend (the mirror for DOWN): an ASK density above price is being eaten.
-  crossing   the last trade went through its near edge: `prev_price < price_low <= last_price`
-             (DOWN: `prev_price > price_high >= last_price` for a BID density). `prev_price` is
-             the last trade price at the caller's previous evaluation. While a wall is eaten,
-             trades alternate between the bid below it and the wall itself, so each renewed
-             touch is a crossing; a signal comes on the first touch after the erosion is enough;
+  through    the last trade went through the wall, as `signals.breakout_through` says:
+             far_edge   beyond its far edge: `prev_price <= price_high < last_price` (DOWN:
+                        `prev_price >= price_low > last_price` for a BID density), so the wall's
+                        price levels were traded through, not merely touched;
+             remaining  through its near edge, `prev_price < price_low <= last_price` (DOWN:
+                        `prev_price > price_high >= last_price`), while the wall keeps at most
+                        breakout_max_remaining_pct of its peak size.
+             `prev_price` is the last trade price at the caller's previous evaluation. While a
+             wall is eaten, trades alternate around it, so each renewed crossing counts; a
+             signal comes on the first one after the wall's state is enough;
   state      confirmed, not frozen, erosion >= breakout_min_erosion_pct, mostly eaten
              (eaten >= pulled) and no spoof (pulled <= spoof_pulled_pct of what it lost);
   entry      at market, `last_price`; Buy for UP, Sell for DOWN;
@@ -20,7 +25,9 @@ Breakout, UP trend (the mirror for DOWN): an ASK density above price is being ea
              broke: at most `price_low - tick` for a long (at least `price_high + tick` for a
              short), floored (ceiled) onto the tick grid, i.e. away from the entry;
   new territory  `last_price` above the high (below the low) of the tape's prior range over
-             the longest of tape.range_hours: a field on the signal and a reason.
+             the longest of tape.range_hours: a field on the signal and a reason. Judged only
+             when the tape's history covers those hours (trades seen, or klines from REST);
+             with less, the range is "unknown" and the signal is not new territory.
 
 Bounce, DOWN trend with a BID density below price → Buy (UP trend, ASK density above → Sell):
   distance   price above the density's near edge by at most bounce_max_distance_pct of that
@@ -50,6 +57,8 @@ from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step
 if TYPE_CHECKING:
     from densitytui.config import StrategyConfig
 
+HOUR_MS = 3_600_000
+
 
 class SignalRules:
     """The signal numbers in force for one symbol, as plain floats (fractions, not %)."""
@@ -59,8 +68,10 @@ class SignalRules:
         "bounce_max_eaten",
         "bounce_max_erosion",
         "bounce_stop",
+        "breakout_max_remaining",
         "breakout_min_erosion",
         "breakout_stop",
+        "far_edge",
         "min_stop",
         "range_hours",
         "spoof_share",
@@ -79,7 +90,11 @@ class SignalRules:
         bounce_stop_pct: float = 0.3,
         spoof_pulled_pct: float = 60.0,
         range_hours: Sequence[float] = (1.0, 4.0),
+        breakout_through: str = "far_edge",
+        breakout_max_remaining_pct: float = 10.0,
     ) -> None:
+        if breakout_through not in ("far_edge", "remaining"):
+            raise ValueError(f"breakout_through: far_edge or remaining, not {breakout_through!r}")
         self.ttl_ms = round(ttl_s * 1000)
         self.breakout_min_erosion = breakout_min_erosion_pct / 100.0
         self.breakout_stop = breakout_stop_pct / 100.0
@@ -90,6 +105,8 @@ class SignalRules:
         self.bounce_stop = bounce_stop_pct / 100.0
         self.spoof_share = spoof_pulled_pct / 100.0
         self.range_hours = max(range_hours)
+        self.far_edge = breakout_through == "far_edge"
+        self.breakout_max_remaining = breakout_max_remaining_pct / 100.0
 
     @classmethod
     def from_config(cls, strategy: StrategyConfig) -> SignalRules:
@@ -105,6 +122,8 @@ class SignalRules:
             bounce_stop_pct=signals.bounce_stop_pct,
             spoof_pulled_pct=strategy.density.spoof_pulled_pct,
             range_hours=strategy.tape.range_hours,
+            breakout_through=signals.breakout_through,
+            breakout_max_remaining_pct=signals.breakout_max_remaining_pct,
         )
 
 
@@ -155,7 +174,7 @@ def find_signals(
             continue
         low, high = density_edges(density)
         near = low if up else high
-        if (prev_price < near <= last_price) if up else (prev_price > near >= last_price):
+        if _through(up, low, high, last_price, prev_price, rules.far_edge):
             if (SignalKind.BREAKOUT, density.id) in known:
                 if _breaks(density, rules):
                     continue
@@ -194,7 +213,7 @@ class Reach:
     asking the tape anything, so a caller may skip it. The sets hold while the densities'
     sides, confirmations and frozen flags stand; their edges are read when asked."""
 
-    __slots__ = ("asks", "bids", "distance", "trend")
+    __slots__ = ("asks", "bids", "distance", "far_edge", "trend")
 
     def __init__(self, densities: Sequence[Density], rules: SignalRules) -> None:
         # The caller's to fill in when it first needs it; it holds as long as the sets.
@@ -205,6 +224,7 @@ class Reach:
             if density.confirmed_at is not None and not density.frozen:
                 (self.asks if density.side is BookSide.ASK else self.bids).append(density)
         self.distance = rules.bounce_max_distance + HAIR
+        self.far_edge = rules.far_edge
 
     def of(self, trend: Trend) -> list[Density]:
         """The densities a signal can come from under `trend`."""
@@ -214,8 +234,8 @@ class Reach:
 
     def near(self, last_price: float, prev_price: float) -> tuple[bool, bool]:
         """(an ask, a bid) within reach of the move `prev_price` -> `last_price`: the move
-        crosses its near edge the way `find_signals` looks for a breakout (an ask's low from
-        below, a bid's high from above), or ends within bounce distance of it."""
+        goes through it the way `find_signals` looks for a breakout (`_through`), or ends
+        within bounce distance of its near edge."""
         return self._ask_near(last_price, prev_price), self._bid_near(last_price, prev_price)
 
     def near_on(self, trend: Trend, last_price: float, prev_price: float) -> bool:
@@ -226,17 +246,25 @@ class Reach:
 
     def _ask_near(self, last_price: float, prev_price: float) -> bool:
         reach = self.distance
+        far_edge = self.far_edge
         for density in self.asks:
             near = density.price_low if density.price_low > 0.0 else density.price
-            if prev_price < near <= last_price or 0.0 <= (near - last_price) / near <= reach:
+            if 0.0 <= (near - last_price) / near <= reach:
+                return True
+            far = density.price_high if density.price_high > 0.0 else density.price
+            if _through(True, near, far, last_price, prev_price, far_edge):
                 return True
         return False
 
     def _bid_near(self, last_price: float, prev_price: float) -> bool:
         reach = self.distance
+        far_edge = self.far_edge
         for density in self.bids:
             near = density.price_high if density.price_high > 0.0 else density.price
-            if prev_price > near >= last_price or 0.0 <= (last_price - near) / near <= reach:
+            if 0.0 <= (last_price - near) / near <= reach:
+                return True
+            far = density.price_low if density.price_low > 0.0 else density.price
+            if _through(False, far, near, last_price, prev_price, far_edge):
                 return True
         return False
 
@@ -247,9 +275,22 @@ def _trend_reason(trend: Trend, change_24h_pct: float | None) -> str:
     return f"trend {trend.value} {change_24h_pct:+.1f}%"
 
 
+def _through(
+    up: bool, low: float, high: float, last_price: float, prev_price: float, far_edge: bool,
+) -> bool:
+    """The move `prev_price` -> `last_price` went through a wall spanning `low..high` the way
+    a breakout needs (see the module doc): beyond its far edge, or through its near one."""
+    if far_edge:
+        return (prev_price <= high < last_price) if up else (prev_price >= low > last_price)
+    return (prev_price < low <= last_price) if up else (prev_price > high >= last_price)
+
+
 def _breaks(density: Density, rules: SignalRules) -> bool:
-    """The state of a breakout: eroded enough, mostly eaten, no spoof."""
+    """The state of a breakout: eroded enough (and little left, when the rule says so),
+    mostly eaten, no spoof."""
     if density.erosion < rules.breakout_min_erosion - HAIR:
+        return False
+    if not rules.far_edge and 1.0 - density.erosion > rules.breakout_max_remaining + HAIR:
         return False
     eaten = density.eaten
     pulled = density.pulled
@@ -276,10 +317,11 @@ def _breakout(
             max(entry * (1.0 + max(rules.breakout_stop, rules.min_stop)), high + tick), tick
         )
     hours = rules.range_hours
-    prior = tape.prior_range(hours, now_ms)
+    history = tape.history_ms(now_ms)
+    prior = tape.prior_range(hours, now_ms) if history >= hours * HOUR_MS else None
     if prior is None:
         new_territory = False
-        territory = f"no {hours:g} h range yet"
+        territory = f"{hours:g} h range unknown: {history / 60_000:.1f} min of history"
     elif up:
         new_territory = last_price > prior[1]
         territory = (
@@ -296,7 +338,12 @@ def _breakout(
     side_name = density.side.value
     reasons = (
         trend_reason,
-        f"{side_name} density {density.price:.10g} broken: trade {last_price:.10g}",
+        f"{side_name} density {density.price:.10g} broken: trade {last_price:.10g} "
+        + (
+            f"beyond its far edge {(high if up else low):.10g}" if rules.far_edge
+            else f"through its edge, {1.0 - erosion:.0%} of the wall left "
+            f"<= {rules.breakout_max_remaining:.0%}"
+        ),
         f"erosion {erosion:.0%} (eaten {eaten / peak:.0%}, pulled {pulled / peak:.0%})",
         territory,
         f"stop {stop:.10g} ({abs(entry - stop) / entry:.3%}) beyond edge "

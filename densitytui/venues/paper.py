@@ -61,10 +61,13 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   down, a short's up) and only then checked against the last price, so rounding never moves it
   to the wrong side. Once triggered, the stop is a reduce-only market close in flight: it walks
   the book at once, skipping levels better than the trade that triggered it (that trade has
-  taken them), so in a gap it fills worse than the stop; what the book cannot fill (an invalid,
-  missing or empty book, or too few levels) is closed at the next trade (again from levels no
-  better than that trade) or mark, with a valid book, until the position is flat, even if the
-  price has come back. The position keeps showing its stop meanwhile; the closing order's
+  taken them), so in a gap it fills worse than the stop; what the book cannot fill (too few
+  levels) is closed at the next trade (again from levels no better than that trade) or mark,
+  until the position is flat, even if the price has come back. The stop rests on the exchange,
+  whose book is not ours: when ours has nothing on the closing side (invalid after a gap,
+  missing, or that side empty), a triggered stop fills whole at the price of the trade that
+  triggered it or the next one (a print is liquidity the exchange had there), never waiting
+  for our book to heal. The position keeps showing its stop meanwhile; the closing order's
   `created_at` is the trigger time, so a late close says how late it was.
 - `open_orders` lists the stop-losses not yet triggered (status Untriggered, no orderLinkId,
   order id "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an
@@ -215,6 +218,9 @@ class _Taken:
     levels: TakenLevels = field(default_factory=dict)
 
 
+FUNDING_MS = 8 * 3_600_000
+
+
 class PaperBroker(Exchange):
     """One paper USDT account; see the module docstring for the rules it follows."""
 
@@ -231,6 +237,7 @@ class PaperBroker(Exchange):
         remembered_orders: int = 1_000,
         name: str = "paper",
         mark_book_for: BookLookup | None = None,
+        funding_rate_pct: float = 0.0,
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
@@ -256,6 +263,10 @@ class PaperBroker(Exchange):
         self._order_seq = 0
         self._exec_seq = 0
         self._closed = False
+        self._funding_rate = funding_rate_pct / 100
+        self._next_funding: int | None = None
+        # (funding time, symbol, amount paid: positive is a cost), in time order.
+        self.funding: list[tuple[int, str, float]] = []
 
     @classmethod
     def from_config(
@@ -280,12 +291,36 @@ class PaperBroker(Exchange):
             remembered_orders=config.paper.remembered_orders,
             name=name,
             mark_book_for=mark_book_for,
+            funding_rate_pct=config.paper.funding_rate_pct,
         )
+
+    # ---- funding
+
+    def _settle_funding(self) -> None:
+        """At every funding time passed (00:00, 08:00, 16:00 UTC), each open position pays
+        (a long at a positive rate) or earns qty x mark x rate; the wallet takes it. The rate
+        is the configured one: tickers do not bring their rate here yet."""
+        now = self._clock()
+        if self._next_funding is None:
+            self._next_funding = (now // FUNDING_MS + 1) * FUNDING_MS
+            return
+        while now >= self._next_funding:
+            at = self._next_funding
+            self._next_funding += FUNDING_MS
+            for symbol, holding in sorted(self._holdings.items()):
+                mark = self._mark_price(symbol) or holding.entry
+                amount = holding.qty * mark * self._funding_rate * holding.side.sign
+                self._wallet -= amount
+                self.funding.append((at, symbol, amount))
 
     # ---- orders
 
     async def place_order(self, request: OrderRequest) -> Order:
         self._check_open()
+        # A funding time passed since the last trade is settled before the order changes the
+        # positions it applies to.
+        if self._next_funding is not None and self._clock() >= self._next_funding:
+            self._settle_funding()
         link_id = request.order_link_id
         if link_id in self._orders:
             raise OrderRejected("OrderLinkedID is duplicate", RET_DUPLICATE_ORDER_LINK_ID)
@@ -606,6 +641,8 @@ class PaperBroker(Exchange):
     def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
         """The prices of a symbol's public trades in order, for a feed that has not made
         `Trade` objects: `on_trade` of each. Without a position only the last one counts."""
+        if self._next_funding is None or self._clock() >= self._next_funding:
+            self._settle_funding()
         if symbol in self._holdings and not self._closed:
             for price in prices:
                 self._on_price(symbol, price)
@@ -614,6 +651,8 @@ class PaperBroker(Exchange):
 
     def _on_price(self, symbol: str, price: float) -> None:
         self._last_price[symbol] = price
+        if self._next_funding is None or self._clock() >= self._next_funding:
+            self._settle_funding()
         holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return
@@ -678,9 +717,20 @@ class PaperBroker(Exchange):
         """The venue's own reduce-only market close, from levels no better than `limit`."""
         side = holding.side.opposite
         fills = self._walk(holding.symbol, side, holding.steps, limit)
+        if not fills and reason == "stop_loss" and limit is not None and self._side_empty(
+            holding.symbol, side,
+        ):
+            fills = [(limit, holding.steps)]
         if fills:
             order = self._venue_close(holding, holding.stop_triggered_at or self._clock())
             self._fill(order, holding.grid, fills, holding.steps, reason)
+
+    def _side_empty(self, symbol: str, side: Side) -> bool:
+        """Our book has nothing for a `side` order: none, invalid, or no level on that side."""
+        book = self._book_for(symbol)
+        if book is None or not book.valid:
+            return True
+        return not (book.asks if side is Side.BUY else book.bids).prices
 
     def _venue_close(self, holding: _Holding, created_at: int) -> Order:
         """A reduce-only market order of the whole position that the venue sends itself."""
@@ -772,6 +822,10 @@ class PaperBroker(Exchange):
             unrealized_pnl=unrealized,
             position_margin=locked,
         )
+
+    def marked_equity(self) -> float:
+        """Equity now: the wallet plus every open position at its mark (as `balance`)."""
+        return self._wallet + sum(self._unrealized(h) for h in self._holdings.values())
 
     async def order_by_link_id(self, symbol: str, order_link_id: str) -> Order | None:
         order = self._orders.get(order_link_id)

@@ -35,6 +35,10 @@ class RecordingError(Exception):
         self.path = str(path)
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[RecordingError], tuple[str, str]]:
+        # A sweep's worker process raises it; the parent must get it back whole.
+        return (RecordingError, (self.path, self.reason))
+
 
 class Recording:
     """One recorded file; iterate it for frames, ask `progress()` how far reading has come."""

@@ -54,7 +54,7 @@ from densitytui.market.book import OrderBook
 from densitytui.market.decode import BookMessage, DecodeError, TradeMessage, decode_frame
 from densitytui.model import Instrument, Kline, Ticker
 from densitytui.venues.base import MarketData
-from densitytui.venues.recording import Recording
+from densitytui.venues.recording import Recording, RecordingError
 from densitytui.venues.trade_history import (
     TradeHistoryStats,
     is_trade_history,
@@ -358,8 +358,23 @@ class ReplayMarketData(MarketData):
         )
 
     async def instruments(self) -> list[Instrument]:
+        return self.listed()
+
+    def listed(self) -> list[Instrument]:
+        """The instruments of the symbols discovery found (and so traded)."""
         found = (self.instrument(symbol) for symbol in sorted(self._discover()))
         return [i for i in found if i is not None]
+
+    def require_data(self) -> None:
+        """Raise `RecordingError` when discovery found no symbol to trade: an empty file,
+        random bytes, or lines that are not Bybit v5 public messages."""
+        if not self.listed():
+            names = ", ".join(str(f.path) for f in self.files)
+            raise RecordingError(names, (
+                f"no Bybit market data: no order-book snapshot in the first "
+                f"{self._discovery_ms / 1000:g} s of recorded time (an empty file, or not "
+                "Bybit v5 public messages)"
+            ))
 
     async def tickers(self) -> list[Ticker]:
         return [

@@ -58,6 +58,7 @@ CHOICES = {
     "logging.level": "DEBUG",
     "storage.url": "postgresql://densitytui@127.0.0.1:5432/db",
     "bybit.orderbook_depth": 200,
+    "signals.breakout_through": "remaining",
     # the default is the top of its range
     "ui.ladder_interval_ms": 66,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from densitytui.model import Instrument, Kline, Ticker
+from densitytui.venues.sim.history import MINUTE_MS
 from densitytui.venues.sim.instruments import CATALOGUE, SPECS, SymbolSpec
 from densitytui.venues.sim.symbol import STEP_MS, SymbolSim
 
@@ -43,7 +44,10 @@ class SimMarket:
         if unknown:
             raise UnknownSymbol(unknown)
         self.seed = seed
-        self.start_ms = start_ms - start_ms % STEP_MS
+        # On a whole minute: the 24 h history and its stats step on minute boundaries, so a
+        # start elsewhere in the minute would change the 24 h change, the trends and every
+        # signal after them; aligned, the same seed gives the same market from any start.
+        self.start_ms = start_ms - start_ms % MINUTE_MS
         self.now_ms = self.start_ms
         self._sims = {
             name: SymbolSim(specs[name], seed, self.start_ms, order)

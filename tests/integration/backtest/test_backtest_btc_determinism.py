@@ -15,9 +15,12 @@ from densitytui.config import Config
 CHANGE = {"BTCUSDT": -8.1}
 
 
-def _run(btc_file: Path, tmp_path: Path) -> BacktestResult:
+def _run(btc_file: Path, tmp_path: Path, **signals: object) -> BacktestResult:
+    # Every signal of this file has an opposing wall within 2 x its stop distance: the
+    # reward/risk check off, so there are trades to add up.
     config = Config.model_validate({
         "risk": {"max_position_exposure_pct": 10.0},
+        "signals": {"min_reward_risk": 0.0, **signals},
         "logging": {"file": str(tmp_path / "log.jsonl")},
     })
     return asyncio.run(run_backtest(config, [btc_file], CHANGE))
@@ -44,3 +47,41 @@ def test_each_trade_adds_up(btc_file: Path, tmp_path: Path) -> None:
         assert trade.pnl == pytest.approx(gross - fees, abs=1e-9)
         assert trade.exit_time >= trade.entry_time
         assert result.start_ms <= trade.entry_time <= result.end_ms
+
+
+ENGINE_EXITS = {"stop_loss", "liquidation", "close_all"}
+
+
+@pytest.mark.parametrize("through", ["far_edge", "remaining"])
+def test_no_exit_is_decided_before_the_fill_could_be_known(
+    btc_file: Path, tmp_path: Path, through: str,
+) -> None:
+    # The engine learns its fill latency_ms + answer_latency_ms after sending the order: an exit
+    # it decides itself (all but the exchange's stop and the end-of-data close) comes later.
+    # "remaining" at 100 % is the near-edge touch, which enters where exits come fast.
+    result = _run(btc_file, tmp_path, breakout_through=through, breakout_max_remaining_pct=100)
+    backtest = Config().backtest
+    known_after = backtest.latency_ms + backtest.answer_latency_ms
+    decided = [t for t in result.trades if t.exit_reason not in ENGINE_EXITS]
+    assert decided, "the run should have exits the engine decided"
+    for trade in decided:
+        assert trade.exit_time - trade.entry_time >= known_after, trade
+
+
+MIDNIGHT = 1_723_161_600_000  # 2024-08-09 00:00 UTC, a funding time inside the recording
+
+
+def test_positions_open_at_the_funding_time_pay_or_earn_funding(
+    btc_file: Path, tmp_path: Path,
+) -> None:
+    result = _run(btc_file, tmp_path)
+    rate = Config().paper.funding_rate_pct / 100
+    across = [t for t in result.trades if t.entry_time < MIDNIGHT <= t.exit_time]
+    assert across, "a trade of this run is open at 00:00 UTC"
+    assert [(at, s) for at, s, _ in result.funding] == [(MIDNIGHT, t.symbol) for t in across]
+    for (_, _, paid), trade in zip(result.funding, across, strict=True):
+        # A long pays a positive rate, a short earns it: qty x mark x rate, the mark within a
+        # percent of the entry over these minutes.
+        sign = 1 if trade.side == "Buy" else -1
+        assert paid * sign > 0
+        assert abs(paid) == pytest.approx(trade.qty * trade.entry_price * rate, rel=0.01)

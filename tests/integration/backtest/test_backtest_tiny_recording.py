@@ -18,8 +18,9 @@ from densitytui.config import Config
 
 
 def _config(tmp_path: Path, **backtest: Any) -> Config:
+    # No feed latency: `latency_ms` alone is the time from the signal's data to the fill.
     return Config.model_validate({
-        **tiny.OVERRIDES, "backtest": backtest, "logging": {"file": str(tmp_path / "log.jsonl")},
+        **tiny.OVERRIDES, "backtest": {"feed_latency_ms": 0, **backtest}, "logging": {"file": str(tmp_path / "log.jsonl")},
     })
 
 
@@ -84,6 +85,7 @@ def test_sweep_rows_equal_the_single_runs(tmp_path: Path) -> None:
 CLI_SETS = [
     "--set", "density.min_notional_usdt=1000", "--set", "density.cluster_range_pct=0",
     "--set", "signals.bounce_max_distance_pct=0.001",
+    "--set", "signals.breakout_through=remaining", "--set", "signals.breakout_max_remaining_pct=60",
     "--set", "risk.position_notional_usdt=800", "--set", "risk.max_position_exposure_pct=100",
     "--set", "risk.max_total_exposure_pct=100",
 ]
@@ -100,7 +102,7 @@ def test_cli_json_report_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
     data = json.loads(capsys.readouterr().out)
     assert [t["exit_reason"] for t in data["trades"]] == ["stop_loss"]
     assert data["latency_ms"] == 50
-    assert "50 ms of recorded time" in data["fill_model"]
+    assert "70 ms of recorded time after the data" in data["fill_model"]
     page = (report / "report.html").read_text()
     assert "<svg" in page and "src=" not in page and "http://" not in page.replace(
         "http://www.w3.org/2000/svg", "",
@@ -119,9 +121,34 @@ def test_cli_says_the_trend_stays_flat_without_a_change(
     out = capsys.readouterr().out
     assert "no 24 h change given for TESTUSDT" in out and "FLAT" in out
     assert "trades:\n  none" in out
+    # Counts as a table, one row per name, not a raw dict.
+    assert "signals and decisions:\n  signals     none       0\n" in out
+    assert "{" not in out.split("signals and decisions:")[1].split("trades:")[0]
 
 
 def test_cli_refuses_an_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recording = tiny.write(tmp_path / "tiny.jsonl")
     assert main(["backtest", str(recording), "--set", "signals.no_such_key=1"]) == 2
     assert "signals.no_such_key" in capsys.readouterr().err
+
+
+def test_cli_instrument_rules_given_or_said_to_be_inferred(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    recording = tiny.write(tmp_path / "tiny.jsonl")
+    base = ["backtest", str(recording), "--change-24h", "TESTUSDT=+5", *CLI_SETS, "--json"]
+    assert main(base) == 0
+    inferred = json.loads(capsys.readouterr().out)
+    assert inferred["inferred_instruments"] == ["TESTUSDT"]
+    # Given: a minimum of 8, so the 7 the notional makes is raised to it; nothing inferred.
+    assert main([*base, "--instrument", "TESTUSDT=0.1,1,8"]) == 0
+    given = json.loads(capsys.readouterr().out)
+    assert given["inferred_instruments"] == []
+    assert given["instruments"] == [{
+        "symbol": "TESTUSDT", "tick_size": 0.1, "qty_step": 1.0, "min_qty": 8.0,
+        "min_notional": 5.0,
+    }]
+    assert [t["qty"] for t in given["trades"]] == [8.0]
+    with pytest.raises(SystemExit):
+        main([*base, "--instrument", "TESTUSDT=0.1,-1,1"])
+    assert "all positive numbers" in capsys.readouterr().err

@@ -24,7 +24,12 @@ T_STOP = T_SIGNAL + 1_000
 CHANGE = {SYMBOL: 5.0}
 OVERRIDES: dict[str, dict[str, Any]] = {
     "density": {"min_notional_usdt": 1000.0, "cluster_range_pct": 0.0},
-    "signals": {"bounce_max_distance_pct": 0.001},
+    # The buy of 40 prints at the wall's price (its far edge too, one level) and leaves 60 % of
+    # it: a breakout by the near-edge rule with up to 60 % left, not by the far-edge default.
+    "signals": {
+        "bounce_max_distance_pct": 0.001, "breakout_through": "remaining",
+        "breakout_max_remaining_pct": 60.0,
+    },
     "risk": {
         "position_notional_usdt": 800.0, "max_position_exposure_pct": 100.0,
         "max_total_exposure_pct": 100.0,

@@ -7,6 +7,7 @@ from pathlib import Path
 from engine_rig import Rig, engine_rig, make_config
 
 from densitytui.model import TradingMode
+from densitytui.strategy.exits import reanchored_stop
 
 
 def _tradable_signal(rig: Rig) -> str | None:
@@ -31,7 +32,12 @@ async def test_semi_mode_waits_for_confirm_then_opens_a_protected_position(tmp_p
             (signal.symbol, signal.side, signal_id),
         ]
         venue = [p for p in await rig.broker.positions() if p.symbol == signal.symbol]
-        assert stored[0].stop_loss == venue[0].stop_loss == signal.stop_loss
+        # The stop keeps the signal's distance, re-anchored from the signal's price to the fill.
+        tick = rig.engine.instruments[signal.symbol].tick_size
+        anchored = reanchored_stop(
+            signal.side, signal.entry_price, signal.stop_loss, stored[0].entry_price, tick, 0.0005,
+        )
+        assert stored[0].stop_loss == venue[0].stop_loss == anchored
         decisions = await rig.store.decisions(signal_id)
         assert [d.outcome for d in decisions] == ["accepted"]
         assert decisions[0].checks and all(check.passed for check in decisions[0].checks)

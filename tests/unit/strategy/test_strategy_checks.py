@@ -26,7 +26,7 @@ NAMES = [
     "symbol_enabled", "symbol_mover", "signal_fresh", "not_handled", "max_positions",
     "no_position", "stop_distance", "entry_deviation", "density_exists", "available_balance",
     "qty_valid", "stop_on_tick", "min_notional", "position_exposure", "total_exposure", "min_balance",
-    "book_valid", "data_fresh", "daily_loss", "stop_streak", "entries_not_paused",
+    "book_valid", "data_fresh", "daily_loss", "stop_streak", "entries_not_paused", "reward_risk",
 ]
 
 
@@ -336,3 +336,61 @@ def test_rules_from_config_use_the_symbols_min_stop() -> None:
     assert (rules.max_positions, rules.stop_streak_window_ms, rules.min_stop) == (4, 900_000, 0.002)
     assert RiskRules.from_config(config).min_stop == 0.0005
     assert not check("stop_distance", context(), rules=rules).passed
+
+
+# ---- reward/risk: room to the nearest opposing density ---------------------------------
+
+
+def wall(side: BookSide, low: float, high: float, density_id: int = 5, frozen: bool = False):
+    from densitytui.model import Density
+
+    return Density(
+        "TESTUSDT", side, (low + high) / 2, 1_000.0, 1_000.0, NOW - MIN, NOW,
+        confirmed_at=NOW - MIN, id=density_id, price_low=low, price_high=high, frozen=frozen,
+    )
+
+
+@pytest.mark.parametrize("long", [True, False])
+def test_reward_risk_needs_room_to_the_nearest_opposing_density(long: bool) -> None:
+    # Entry 100, stop 0.1 % away, default 2 x: the opposing wall's near edge must be >= 0.2 %
+    # ahead (100.20 above a long, 99.80 below a short).
+    side, opposing = (Side.BUY, BookSide.ASK) if long else (Side.SELL, BookSide.BID)
+    sig = signal(side, 100.0, 99.9 if long else 100.1)
+    sig = replace(sig, density_id=1)
+    sign = 1 if long else -1
+
+    def at(edge: float, far: float) -> CheckResult:
+        low, high = sorted((100.0 + sign * edge, 100.0 + sign * far))
+        return check("reward_risk", context(signal=sig, densities=[wall(opposing, low, high)]))
+
+    open_room = check("reward_risk", context(signal=sig))
+    assert open_room.passed and open_room.detail.startswith(f"no {opposing.value} density ahead")
+    assert at(0.20, 0.30).passed
+    inside = at(0.19, 0.30)
+    assert not inside.passed
+    assert inside.detail == (
+        f"room 0.190% to {opposing.value} density {100.0 + sign * 0.245:.10g} < 2 x stop "
+        "0.100% = 0.200%"
+    )
+    assert [r.name for r in failed(run_checks(
+        context(signal=sig, densities=[wall(opposing, *sorted((100.0 + sign * 0.19, 100.0 + sign * 0.3)))]),
+        0.1, RULES,
+    ))] == ["reward_risk"]
+    # A wall straddling the price leaves no room; one wholly behind the price is not ahead.
+    assert not at(-0.05, 0.10).passed
+    assert at(-0.30, -0.10).passed
+    # The signal's own density and frozen walls do not count; the nearest one decides.
+    low, high = sorted((100.0 + sign * 0.05, 100.0 + sign * 0.1))
+    own = wall(opposing, low, high, density_id=1)
+    frozen = wall(opposing, low, high, density_id=8, frozen=True)
+    far_low, far_high = sorted((100.0 + sign * 0.5, 100.0 + sign * 0.6))
+    assert check("reward_risk", context(
+        signal=sig, densities=[own, frozen, wall(opposing, far_low, far_high)],
+    )).passed
+    near = wall(opposing, low, high, density_id=9)
+    assert not check("reward_risk", context(
+        signal=sig, densities=[wall(opposing, far_low, far_high), near],
+    )).passed
+    # 0 turns it off; the ratio comes from signals.min_reward_risk.
+    off = RiskRules.from_config(parse_config({"signals": {"min_reward_risk": 0}}))
+    assert check("reward_risk", context(signal=sig, densities=[near]), rules=off).passed

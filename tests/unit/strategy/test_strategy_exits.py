@@ -114,7 +114,8 @@ def test_counter_aggression_at_twice_the_volume_with_the_position(side: Side) ->
     assert decision is not None and decision.reason == "counter_aggression"
     mine, theirs = ("buy", "sell") if long else ("sell", "buy")
     assert decision.detail == (
-        f"taker {theirs} 2,000 USDT >= 2 x taker {mine} 1,000 USDT over 10 s"
+        f"taker {theirs} 2,000 USDT >= 2 x taker {mine} 1,000 USDT over 10 s; "
+        "net 0.190% after fees"
     )
     weaker = (NOW - 1_000, 100.0, 19.99, not long)  # 1,999 USDT
     assert decide(position(side), gain, tape_of([with_us, weaker])) is None
@@ -137,7 +138,9 @@ def test_opposing_ask_ahead_of_a_long() -> None:
     own = density(BookSide.BID, 99.0)
     decision = decide(position(Side.BUY), 100.30, tape_of(steady()), densities=[own, wall])
     assert decision is not None and decision.reason == "opposing_density"
-    assert decision.detail == "ask density 100.5 (edge 100.45) 0.150% ahead of price 100.3"
+    assert decision.detail == (
+        "ask density 100.5 (edge 100.45) 0.150% ahead of price 100.3; net 0.190% after fees"
+    )
     far = density(BookSide.ASK, 100.60, density_id=9)  # edge 0.249 % away
     assert decide(position(Side.BUY), 100.30, tape_of(steady()), densities=[own, far]) is None
     unconfirmed = density(BookSide.ASK, 100.50, density_id=9, confirmed=False)
@@ -175,7 +178,9 @@ def fading() -> Tape:
 def test_velocity_fade_in_profit(side: Side, gain: float) -> None:
     decision = decide(position(side), gain, fading())
     assert decision is not None and decision.reason == "velocity_fade"
-    assert decision.detail == "velocity 0 USDT/s over 3 s < 0.5 x 73 USDT/s over 15 s"
+    assert decision.detail == (
+        "velocity 0 USDT/s over 3 s < 0.5 x 73 USDT/s over 15 s; net 0.190% after fees"
+    )
     assert decide(position(side), 100.0, fading()) is None  # no profit
 
 
@@ -205,6 +210,7 @@ def ranged_tape(entry: float, later: float) -> Tape:
     """A 4 h high of 101 three hours ago, a 1 h high of 100 half an hour ago (lows 99 and 100),
     the entry trade at NOW + 0.5 s, and a trade at `later` a minute on."""
     return tape_of([
+        (NOW - 242 * MIN, 100.0, 1.0, True),  # history that covers the 4 h window
         (NOW - 180 * MIN, 101.0, 1.0, True),
         (NOW - 180 * MIN + 1, 99.0, 1.0, False),
         (NOW - 30 * MIN, 100.0, 1.0, True),
@@ -243,6 +249,24 @@ def test_breakout_short_returning_into_the_range() -> None:
     assert "back at or above the 4 h low 99" in back.detail
     assert decide(pos, 98.9, ranged_tape(98.5, 98.9), kind=SignalKind.BREAKOUT, densities=[],
                   now=NOW + 70_000) is None
+
+
+def test_a_range_the_history_does_not_cover_is_unknown_not_judged() -> None:
+    # Three hours of trades before the entry: the 4 h high (101) is not known, so a long that
+    # broke it and came back below it is no range return; the covered 1 h window still counts.
+    short_history = tape_of([
+        (NOW - 180 * MIN, 101.0, 1.0, True),
+        (NOW - 30 * MIN, 100.0, 1.0, True),
+        (NOW + 500, 101.5, 1.0, True),
+        (NOW + 70_000, 101.0, 1.0, False),
+    ])
+    pos = position(Side.BUY, entry=101.5, opened_at=NOW + 1_000)
+    assert decide(pos, 101.0, short_history, kind=SignalKind.BREAKOUT, densities=[],
+                  now=NOW + 70_000) is None
+    pos = position(Side.BUY, entry=100.5, opened_at=NOW + 1_000)
+    back = decide(pos, 100.0, short_history, kind=SignalKind.BREAKOUT, densities=[],
+                  now=NOW + 70_000)
+    assert back is not None and "1 h high 100" in back.detail
 
 
 # ---- break-even ----------------------------------------------------------------------------
@@ -290,3 +314,55 @@ def test_exit_rules_from_config_with_overrides() -> None:
     rules = ExitRules.from_config(config.strategy("BTCUSDT"))
     assert (rules.take_profit, rules.opposing_distance, rules.range_hours) == (0.02, 0.003, (2.0,))
     assert ExitRules.from_config(config.strategy("ETHUSDT")).take_profit == 0.0
+
+
+# ---- dynamic take-profits only when the close is net profitable ----------------------------
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_dynamic_take_profits_wait_for_a_net_gain_after_both_fees(side: Side) -> None:
+    # Entry 100, taker fee 0.055 % a leg, margin 0.05 %: a long needs
+    # (P - 100) / 100 - 0.00055 x (100 + P) / 100 >= 0.0005, i.e. P >= 100.1601 (a short
+    # P <= 99.8401). Just short of that every dynamic take-profit holds off, whatever fires.
+    long = side is Side.BUY
+    wall = density(BookSide.ASK if long else BookSide.BID, 100.5 if long else 99.5, density_id=9)
+    breakout = SignalKind.BREAKOUT
+    for reason, tape, walls in (
+        ("velocity_fade", fading(), []),
+        ("counter_aggression", tape_of([(NOW - 1_000, 100.0, 20.0, not long)]), []),
+        ("opposing_density", tape_of(steady()), [wall]),
+    ):
+        rules = ExitRules(opposing_density_pct=0.5)
+        above, below = (100.17, 100.15) if long else (99.83, 99.85)
+        decision = decide(position(side), above, tape, densities=walls, rules=rules,
+                          kind=breakout)
+        assert decision is not None and decision.reason == reason, reason
+        assert decision.detail.endswith("after fees")
+        net = float(decision.detail.rsplit("net ", 1)[1].split("%")[0])
+        assert net >= 0.05
+        # Gross +0.15 % is net +0.04 %: below the margin, no exit.
+        assert decide(position(side), below, tape, densities=walls, rules=rules,
+                      kind=breakout) is None, reason
+    # The margin is configurable; 0 with no fee brings back any gross gain.
+    loose = ExitRules(min_net_profit_pct=0.0, fee_rate=0.0)
+    gain = 100.01 if long else 99.99
+    decision = decide(position(side), gain, fading(), rules=loose, kind=breakout)
+    assert decision is not None and decision.reason == "velocity_fade"
+    assert decide(position(side), gain, fading(), kind=breakout) is None
+
+
+# ---- the stop re-anchored to the fill ------------------------------------------------------
+
+
+def test_the_stop_keeps_its_distance_from_the_fill_not_from_the_signal_price() -> None:
+    from densitytui.strategy.exits import reanchored_stop
+
+    # Signal at 100.00 with its stop 0.1 % below (99.90); the long filled at 100.08: the stop
+    # goes to 100.08 x 0.999 = 99.97992, floored onto the 0.01 grid: 99.97 (0.110 % away).
+    assert reanchored_stop(Side.BUY, 100.0, 99.9, 100.08, 0.01, 0.0005) == 99.97
+    # A short filled lower at 99.92: 99.92 x 1.001 = 100.01992, ceiled: 100.02.
+    assert reanchored_stop(Side.SELL, 100.0, 100.1, 99.92, 0.01, 0.0005) == 100.02
+    # Never closer than the minimum: a signal stop only 0.02 % away becomes 0.05 % from the fill.
+    assert reanchored_stop(Side.BUY, 100.0, 99.98, 100.0, 0.01, 0.0005) == 99.95
+    # A fill at the signal price leaves the stop where it was.
+    assert reanchored_stop(Side.BUY, 100.0, 99.9, 100.0, 0.01, 0.0005) == 99.9

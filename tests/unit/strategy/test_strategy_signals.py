@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from densitytui.config import Config, TapeSection, parse_config
+from densitytui.config import Config, ConfigError, TapeSection, parse_config
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Side, SignalKind, Trend
 from densitytui.strategy.grid import ceil_to_step, floor_to_step, is_step_multiple
@@ -17,7 +17,10 @@ from tests.prints import trade
 
 NOW = 1_700_000_000_000 + 4 * 3_600_000  # a round minute
 TICK = 0.01
-RULES = SignalRules.from_config(Config().default_strategy)
+# The near-edge crossing with any share of the wall left: the through rule at its loosest, so the
+# tests below judge the other conditions; the default far-edge rule has its own tests.
+NEAR_EDGE = {"signals": {"breakout_through": "remaining", "breakout_max_remaining_pct": 100.0}}
+RULES = SignalRules.from_config(parse_config(NEAR_EDGE).default_strategy)
 
 
 def density(
@@ -168,20 +171,35 @@ def test_breakout_ignores_walls_on_the_other_side() -> None:
     assert find(Trend.DOWN, last=100.05, prev=100.04, densities=[eaten_ask()]) == []
 
 
+def long_tape(price: float = 100.0) -> Tape:
+    """`calm_tape` after a trade at `price` 4 h 1 min ago: a history that covers the 4 h range."""
+    tape = Tape(TapeSection())
+    tape.on_prints([trade(NOW - 241 * 60_000, price, 1.0, True)])
+    for second in range(60):
+        tape.on_prints([trade(NOW - 61_000 + second * 1_000, price, 1.0, second % 2 == 0)])
+    return tape
+
+
 def test_new_territory_against_the_prior_range_of_the_longest_window() -> None:
-    tape = calm_tape(100.0)  # the last minute traded at 100.00 only
+    tape = long_tape(100.0)  # the last minute traded at 100.00 only
     [above] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=tape)
     assert above.new_territory
     assert "new territory above the 4 h high 100" in above.reasons
     [below] = find(Trend.DOWN, last=99.95, prev=99.96, densities=[eaten_bid()], tape=tape)
     assert below.new_territory
-    high_tape = calm_tape(100.30)
+    high_tape = long_tape(100.30)
     [inside] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=high_tape)
     assert not inside.new_territory
     assert "inside the 4 h range (high 100.3)" in inside.reasons
     empty = Tape(TapeSection())
     [unknown] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()], tape=empty)
-    assert not unknown.new_territory and "no 4 h range yet" in unknown.reasons
+    assert not unknown.new_territory
+    assert "4 h range unknown: 0.0 min of history" in unknown.reasons
+    # A minute of trades is not a 4 h range: above its high, but unknown, not new territory.
+    [short] = find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask()],
+                   tape=calm_tape(100.0))
+    assert not short.new_territory
+    assert "4 h range unknown: 1.3 min of history" in short.reasons
 
 
 # ---- bounce --------------------------------------------------------------------------------
@@ -286,7 +304,7 @@ def test_several_walls_give_several_signals_with_distinct_ids() -> None:
 
 def test_rules_come_from_config_with_per_symbol_overrides() -> None:
     config = parse_config({
-        "signals": {"ttl_s": 30},
+        "signals": {"ttl_s": 30, **NEAR_EDGE["signals"]},
         "symbols": {"BTCUSDT": {"signals": {"breakout_stop_pct": 0.2}, "tape": {"range_hours": [2]}}},
     })
     rules = SignalRules.from_config(config.strategy("BTCUSDT"))
@@ -327,3 +345,51 @@ def test_breakout_erosion_limit_is_inclusive(up: bool) -> None:
         assert find(Trend.UP, last=100.05, prev=100.04, densities=[eaten_ask(**change)])
     else:
         assert find(Trend.DOWN, last=99.95, prev=99.96, densities=[eaten_bid(**change)])
+
+
+# ---- through: the far edge (the default) or little of the wall left -----------------------
+
+
+DEFAULT_RULES = SignalRules.from_config(Config().default_strategy)
+
+
+@pytest.mark.parametrize("up", [True, False])
+def test_by_default_a_breakout_needs_a_trade_beyond_the_walls_far_edge(up: bool) -> None:
+    # The ask cluster spans 100.05..100.15 with 60 % of its peak left: a trade at its near edge
+    # or inside it is a touch, not a breakout; one beyond 100.15 went through (mirror: bids).
+    wall, trend = (eaten_ask(), Trend.UP) if up else (eaten_bid(), Trend.DOWN)
+    sign = 1 if up else -1
+    base = 100.0
+
+    def breakouts(last: float, prev: float) -> list:
+        found = find_signals(
+            "BTCUSDT", NOW, trend, last, prev, [wall], calm_tape(), TICK, DEFAULT_RULES,
+        )
+        return [s for s in found if s.kind is SignalKind.BREAKOUT]
+
+    for last in (0.05, 0.10, 0.15):
+        assert breakouts(base + sign * last, base + sign * 0.04) == [], last
+    [signal] = breakouts(base + sign * 0.16, base + sign * 0.15)
+    assert signal.side is (Side.BUY if up else Side.SELL)
+    edge = "100.15" if up else "99.85"
+    assert f"beyond its far edge {edge}" in signal.reasons[1]
+    # A move that started beyond the far edge did not go through it now.
+    assert breakouts(base + sign * 0.17, base + sign * 0.16) == []
+
+
+def test_the_remaining_rule_needs_little_of_the_wall_left() -> None:
+    rules = SignalRules.from_config(parse_config(
+        {"signals": {"breakout_through": "remaining", "breakout_max_remaining_pct": 10.0}},
+    ).default_strategy)
+    # 60 % left: a trade through the near edge is no breakout; 10 % left (90 % eroded) is one.
+    assert find_signals(
+        "BTCUSDT", NOW, Trend.UP, 100.05, 100.04, [eaten_ask()], calm_tape(), TICK, rules,
+    ) == []
+    thin = eaten_ask(size=100.0, eaten=850.0, pulled=50.0)
+    [signal] = find_signals(
+        "BTCUSDT", NOW, Trend.UP, 100.05, 100.04, [thin], calm_tape(), TICK, rules,
+    )
+    assert signal.kind is SignalKind.BREAKOUT
+    assert "10% of the wall left <= 10%" in signal.reasons[1]
+    with pytest.raises(ConfigError, match="far_edge' or 'remaining"):
+        parse_config({"signals": {"breakout_through": "touch"}})

@@ -231,49 +231,47 @@ async def test_equity_is_marked_at_the_mark_price_when_one_is_known() -> None:
 # ---- a stop that triggers when the book cannot fill it
 
 
-async def test_a_stop_triggered_on_an_invalid_book_closes_at_the_first_valid_one() -> None:
+async def test_a_stop_triggered_on_an_invalid_book_fills_at_the_print() -> None:
+    # The stop rests on the exchange, whose book is not ours: ours being invalid (a gap) does
+    # not hold the close back; the trade through the stop is liquidity the exchange had.
     desk = Desk()
     desk.show([(99.9, 5)], [(100.0, 5)])
     await desk.order(Side.BUY, 1.0, stop=98.0)
     desk.books["TESTUSDT"].invalidate()
     desk.trade(97.0)
-    assert (await desk.broker.positions())[0].stop_loss == 98.0
-    desk.show([(96.5, 5)], [(96.6, 5)])
-    desk.drain()
-    # The stop has triggered: a print back above it does not undo that.
-    desk.trade(99.0, Side.BUY)
     assert await desk.broker.positions() == []
     updates = desk.drain()
-    order = next(u for u in updates if isinstance(u, Order))
-    assert order.reduce_only and order.avg_price == 96.5
-    closed = next(u for u in updates if isinstance(u, Position))
-    assert closed.exit_reason == "stop_loss" and closed.exit_price == 96.5
+    order = next(u for u in updates if isinstance(u, Order) and u.reduce_only)
+    assert order.avg_price == 97.0
+    closed = next(u for u in updates if isinstance(u, Position) and u.closed_at)
+    assert closed.exit_reason == "stop_loss" and closed.exit_price == 97.0
 
 
-async def test_a_triggered_stop_waiting_for_a_book_closes_on_the_next_mark() -> None:
+async def test_a_stop_without_any_book_fills_at_the_print() -> None:
     desk = Desk()
     desk.show([(99.9, 5)], [(100.0, 5)])
     await desk.order(Side.BUY, 1.0, stop=98.0)
     del desk.books["TESTUSDT"]
     desk.trade(97.0)
-    assert len(await desk.broker.positions()) == 1
-    assert await desk.broker.open_orders() == []
-    desk.show([(96.0, 5)], [(96.1, 5)])
-    desk.mark(96.05)
     assert await desk.broker.positions() == []
-
-
-async def test_a_crash_through_the_stop_and_the_liquidation_without_a_book_liquidates() -> None:
-    desk = Desk(balance=100.0)
-    await _long_nine_at_100(desk)
-    await desk.broker.set_stop_loss("TESTUSDT", 98.0)
-    desk.books["TESTUSDT"].invalidate()
-    desk.trade(97.0)
-    assert len(await desk.broker.positions()) == 1
-    desk.trade(40.0)
     closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
-    assert closed.exit_reason == "liquidation" and closed.exit_price == 90.0
-    assert (await desk.broker.balance()).wallet == pytest.approx(100 - 2 * 900 * FEE - 90.0)
+    assert closed.exit_price == 97.0
+
+
+async def test_a_stop_on_an_empty_side_fills_at_the_print_but_a_thin_one_walks_it() -> None:
+    desk = Desk()
+    desk.show([(99.9, 5)], [(100.0, 5)])
+    await desk.order(Side.BUY, 1.0, stop=98.0)
+    desk.show([], [(96.6, 5)])
+    desk.trade(97.0)
+    closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
+    assert closed.exit_price == 97.0
+    # A bid side that holds levels is walked as before (no better than the print).
+    await desk.order(Side.BUY, 1.0, stop=95.0)
+    desk.show([(95.5, 5), (94.0, 5)], [(96.6, 5)])
+    desk.trade(94.5)
+    closed = next(u for u in desk.drain() if isinstance(u, Position) and u.closed_at)
+    assert closed.exit_price == 94.0
 
 
 # ---- leverage changes and open positions
@@ -383,3 +381,34 @@ async def test_a_flip_closes_with_its_fee_and_opens_with_its_own() -> None:
     assert balance.wallet == pytest.approx(1_000 + 10 - (100 + 110 + 220) * FEE)
     assert balance.position_margin == pytest.approx(22.0)
     assert balance.available == pytest.approx(balance.wallet - 22.0 - 220 * FEE)
+
+
+# ---- funding
+
+
+async def test_funding_is_charged_at_each_8_h_funding_time_on_open_positions() -> None:
+    from densitytui.venues.paper import PaperBroker
+
+    day = 1_723_161_600_000  # 2024-08-09 00:00 UTC
+    desk = Desk()
+    desk.now = day - 60_000
+    desk.broker = PaperBroker(desk.instruments, desk.books.get, lambda: desk.now,
+                              funding_rate_pct=0.01)
+    desk.show([(99.9, 50)], [(100.0, 50)])
+    desk.trade(100.0)
+    await desk.order(Side.BUY, 2.0)
+    wallet = (await desk.broker.balance()).wallet
+    desk.trade(100.0)  # before 00:00: nothing
+    assert desk.broker.funding == []
+    desk.now = day + 5  # past 00:00: the long pays 2 x 100 (book mid 99.95) x 0.01 %
+    desk.trade(100.0)
+    [(at, symbol, amount)] = desk.broker.funding
+    assert (at, symbol) == (day, "TESTUSDT")
+    assert amount == pytest.approx(2 * 99.95 * 0.0001)
+    assert (await desk.broker.balance()).wallet == pytest.approx(wallet - amount)
+    # Sixteen hours on: two more funding times, a short earns at a positive rate.
+    await desk.order(Side.SELL, 4.0)
+    desk.now = day + 16 * 3_600_000 + 1
+    desk.trade(100.0)
+    assert [a for a, _, _ in desk.broker.funding[1:]] == [day + 8 * 3_600_000, day + 16 * 3_600_000]
+    assert all(x < 0 for _, _, x in desk.broker.funding[1:])
