@@ -9,7 +9,9 @@ from here: a key that looks like one is refused with a pointer to the environmen
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +26,8 @@ from densitytui.paths import packaged_file, theme_names, user_config_dir
 
 ENV_CONFIG = "DENSITYTUI_CONFIG"
 STRATEGY_SECTIONS = ("density", "trend", "tape", "signals", "exits")
+# A Bybit USDT linear perpetual as the exchange spells it (BTCUSDT, 1000PEPEUSDT).
+SYMBOL_NAME = re.compile(r"[A-Z0-9]{1,24}USDT")
 SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
 
 Pct = Annotated[float, Field(ge=0, le=100)]
@@ -229,6 +233,62 @@ class UiSection(Section):
 # Keys a terminal in tmux over SSH cannot deliver reliably (ENVIRONMENT.md).
 UNUSABLE_KEYS = {"ctrl+b": "the tmux prefix", "ctrl+enter": "never arrives through tmux",
                  "escape": "delayed by tmux's escape-time; bind it with another key"}
+MODIFIERS = ("ctrl", "shift", "alt", "meta")
+# Named keys as Textual spells them; f13-f24 are left out: no trader's keyboard has them (some
+# terminals send them for shift+f1..f12), so a binding to one never fires.
+NAMED_KEYS = frozenset(
+    ("backspace", "delete", "down", "end", "enter", "escape", "home", "insert", "left",
+     "pagedown", "pageup", "right", "space", "tab", "up", *(f"f{n}" for n in range(1, 13)))
+)
+# How Textual names a printable character (`?` is question_mark): its Unicode name in lower
+# case with underscores, and these six shortened.
+_CHARACTER_NAME_REPLACEMENTS = {
+    "solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+    "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore",
+}
+
+
+def _character_key_names() -> frozenset[str]:
+    names = set()
+    for code in range(0x21, 0x7F):
+        name = unicodedata.name(chr(code)).lower().replace(" ", "_").replace("-", "_")
+        names.add(_CHARACTER_NAME_REPLACEMENTS.get(name, name))
+    return frozenset(names)
+
+
+CHARACTER_KEYS = _character_key_names()
+
+
+def key_problem(key: str) -> str:
+    """Why one key name (`ctrl+x`, `f9`, `y`, `question_mark`) can never fire ("" if it can)."""
+    *modifiers, base = key.split("+")
+    unknown = [m for m in modifiers if m not in MODIFIERS]
+    if unknown:
+        return f"{key}: unknown modifier {unknown[0]!r} (allowed: {', '.join(MODIFIERS)})"
+    if len(base) == 1 and base.isprintable() and not base.isspace():
+        return ""
+    if base in NAMED_KEYS or base in CHARACTER_KEYS:
+        return ""
+    if base[:1] == "f" and base[1:].isdigit():
+        return f"{key}: no such key on a keyboard (function keys are f1 to f12)"
+    return f"{key}: unknown key name (a character such as y, a name such as enter, f1-f12, " \
+        "question_mark, with ctrl+/shift+/alt+ before it)"
+
+
+# Bindings by where they are live. Two ids of one group must not share a key: one of them would
+# never fire, or fire where the trader meant the other (quit = "y" beside confirm_signal = "y").
+# `open_symbol` lives in the movers pane, where it stands in for confirm/reject/close (which only
+# say "not here" outside their own panes), so it may share their keys.
+_APP_KEYS = ("close_all", "command_palette")
+_MAIN_KEYS = (
+    *_APP_KEYS, "quit", "help", "cycle_mode", "pause_entries", "next_pane", "previous_pane",
+    "toggle_log", "cursor_down", "cursor_up",
+)
+KEY_GROUPS: dict[str, tuple[str, ...]] = {
+    "the main screen": (*_MAIN_KEYS, "confirm_signal", "reject_signal", "close_position"),
+    "the movers pane": (*_MAIN_KEYS, "open_symbol"),
+    "a yes/no question": (*_APP_KEYS, "answer_yes", "answer_no"),
+}
 
 
 class KeysSection(Section):
@@ -242,6 +302,7 @@ class KeysSection(Section):
     cycle_mode: str = "a"
     pause_entries: str = "p"
     close_position: str = "c"
+    open_symbol: str = "enter"
     command_palette: str = "ctrl+p"
     next_pane: str = "tab"
     previous_pane: str = "shift+tab"
@@ -262,7 +323,36 @@ class KeysSection(Section):
             raise ValueError(
                 "unusable key: " + ", ".join(f"{name} ({UNUSABLE_KEYS[name]})" for name in bad)
             )
+        unknown = [problem for problem in map(key_problem, names) if problem]
+        if unknown:
+            raise ValueError("; ".join(unknown))
         return ",".join(names)
+
+    @model_validator(mode="after")
+    def _no_collisions(self) -> KeysSection:
+        problems: dict[tuple[str, str, str], str] = {}
+        for where, ids in KEY_GROUPS.items():
+            owner: dict[str, str] = {}
+            for binding_id in ids:
+                for key in getattr(self, binding_id).split(","):
+                    other = owner.setdefault(_key_identity(key), binding_id)
+                    if other != binding_id:
+                        problems.setdefault(
+                            (key, other, binding_id),
+                            f"{key!r} is both {other} and {binding_id} on {where}",
+                        )
+        if problems:
+            raise ValueError("; ".join(problems.values()))
+        return self
+
+
+def _key_identity(key: str) -> str:
+    """One spelling per key: `?` and `question_mark` are the same key."""
+    *modifiers, base = key.split("+")
+    if len(base) == 1 and base.isprintable():
+        name = unicodedata.name(base).lower().replace(" ", "_").replace("-", "_")
+        base = _CHARACTER_NAME_REPLACEMENTS.get(name, name) if not base.isalnum() else base
+    return "+".join([*sorted(modifiers), base])
 
 
 class SymbolOverride(Section):
@@ -308,29 +398,54 @@ class Config(Section):
     keys: KeysSection = KeysSection()
     symbols: dict[str, SymbolOverride] = Field(default_factory=dict)
 
+    @field_validator("symbols")
+    @classmethod
+    def _symbol_names(cls, symbols: dict[str, SymbolOverride]) -> dict[str, SymbolOverride]:
+        bad = [name for name in symbols if not SYMBOL_NAME.fullmatch(name)]
+        if bad:
+            hints = [
+                f"[symbols.{name}]" + (f" (write [symbols.{name.upper()}])"
+                                        if SYMBOL_NAME.fullmatch(name.upper()) else "")
+                for name in bad
+            ]
+            raise ValueError(
+                "a symbol table is named as Bybit spells a USDT perpetual, upper case, e.g. "
+                "[symbols.BTCUSDT]; this one would never match: " + ", ".join(hints)
+            )
+        return symbols
+
     def _merge(self, symbol: str) -> StrategyConfig:
+        merged, problems = self._merge_sections(symbol)
+        if problems:
+            raise ConfigError(f"[symbols.{symbol}]", problems)
+        return StrategyConfig(enabled=self.symbols[symbol].enabled, **merged)  # type: ignore[arg-type]
+
+    def _merge_sections(self, symbol: str) -> tuple[dict[str, Section], list[str]]:
+        """Each strategy section of `symbol` with its overrides, and every bad key among them
+        (all of them, from every section, not just the first)."""
         override = self.symbols[symbol]
         merged: dict[str, Section] = {}
+        problems: list[str] = []
         for name in STRATEGY_SECTIONS:
             base: Section = getattr(self, name)
             changes: dict[str, Any] = getattr(override, name)
-            merged[name] = (
-                type(base).model_validate({**base.model_dump(), **changes}) if changes else base
-            )
-        return StrategyConfig(enabled=override.enabled, **merged)  # type: ignore[arg-type]
+            if not changes:
+                merged[name] = base
+                continue
+            try:
+                merged[name] = type(base).model_validate({**base.model_dump(), **changes})
+            except ValidationError as exc:
+                prefix = ("symbols", symbol, name)
+                problems.extend(
+                    _describe({**error, "loc": (*prefix, *error["loc"])}) for error in exc.errors()
+                )
+        return merged, problems
 
     def override_problems(self) -> list[str]:
         """Every bad key in the `[symbols.XXX]` tables, named in full."""
         problems: list[str] = []
         for symbol in self.symbols:
-            try:
-                self._merge(symbol)
-            except ValidationError as exc:
-                section = exc.title.removesuffix("Section").lower()
-                prefix = ("symbols", symbol, section)
-                problems.extend(
-                    _describe({**error, "loc": (*prefix, *error["loc"])}) for error in exc.errors()
-                )
+            problems.extend(self._merge_sections(symbol)[1])
         return problems
 
     @cached_property

@@ -126,6 +126,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     changes = dict(args.change_24h)
+    if changes:
+        from densitytui.commands.replay import replay_problem
+
+        problem = replay_problem(args.files, config, changes)
+        if problem:
+            print(f"densitytui backtest: {problem}", file=sys.stderr)
+            return 2
     try:
         if len(grid) > 1:
             return _sweep(config, grid, args, changes, instruments)

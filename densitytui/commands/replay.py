@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from densitytui.commands.scan import change_24h_arg
+from densitytui.commands.scan import absent_symbols, change_24h_arg
 from densitytui.commands.settings import config_or_exit
 
 if TYPE_CHECKING:
@@ -92,11 +92,11 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"densitytui replay: cannot read {path}: no such file", file=sys.stderr)
             return 2
-    problem = _unreadable(args.files, config)
-    if problem:
-        print(f"densitytui replay: cannot read {problem}", file=sys.stderr)
-        return 2
     changes = dict(args.change_24h)
+    problem = replay_problem(args.files, config, changes)
+    if problem:
+        print(f"densitytui replay: {problem}", file=sys.stderr)
+        return 2
     if changes:
         given = ", ".join(f"{s} {v:+g}%" for s, v in sorted(changes.items()))
         print(f"24 h change given explicitly (--change-24h), not from tickers: {given}")
@@ -109,20 +109,26 @@ def run(args: argparse.Namespace) -> int:
         return _watch(_replay_config(config, Path(folder) / "replay.db"), args, changes)
 
 
-def _unreadable(files: list[str], config: Config) -> str:
-    """Why `files` hold nothing to replay ("" when they do), found before the app starts: the
-    screen would otherwise show an empty market dated 1970."""
+def replay_problem(files: list[str], config: Config, changes: dict[str, float]) -> str:
+    """Why `files` cannot be replayed as asked ("" when they can), found before the app
+    starts: nothing in them (the screen would show an empty market dated 1970), or a
+    `--change-24h` symbol they do not trade."""
     from densitytui.venues.recording import RecordingError
     from densitytui.venues.replay import ReplayMarketData
     from densitytui.venues.trade_history import TradeHistoryError
 
+    replay = ReplayMarketData(
+        files, lambda symbol: None, discovery_ms=round(config.backtest.discovery_s * 1000),
+    )
     try:
-        ReplayMarketData(
-            files, lambda symbol: None, discovery_ms=round(config.backtest.discovery_s * 1000),
-        ).require_data()
+        replay.require_data()
+        listed = [instrument.symbol for instrument in replay.listed()]
     except (RecordingError, TradeHistoryError, OSError) as exc:
-        return str(exc)
-    return ""
+        return f"cannot read {exc}"
+    return absent_symbols(
+        changes, listed, f"the first {config.backtest.discovery_s:g} s of the recordings "
+        "(backtest.discovery_s), where the traded symbols are found",
+    )
 
 
 def _watch(config: Config, args: argparse.Namespace, changes: dict[str, float]) -> int:

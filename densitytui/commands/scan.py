@@ -119,9 +119,33 @@ def _pair(text: str) -> tuple[str, Decimal]:
     return symbol.strip().upper(), number
 
 
+# A 24 h change below -100 % is impossible; above +1,000 % is a typo (no perpetual lists so).
+CHANGE_24H_RANGE = (-100.0, 1000.0)
+
+
 def change_24h_arg(text: str) -> tuple[str, float]:
-    symbol, number = _pair(text)
+    """`SYMBOL=PCT`, the percent sign optional (`ETHUSDT=-5%`), within `CHANGE_24H_RANGE`."""
+    symbol, number = _pair(text.rstrip().removesuffix("%"))
+    low, high = CHANGE_24H_RANGE
+    if not low < number <= high:
+        raise argparse.ArgumentTypeError(
+            f"a 24 h change is in % above {low:g} and at most {high:g}, not {number} "
+            f"(in {text!r})"
+        )
     return symbol, float(number)
+
+
+def absent_symbols(changes: dict[str, float], found: Iterable[str], where: str) -> str:
+    """Why `--change-24h` names a symbol the recordings do not hold ("" when all are there):
+    a typo would otherwise leave the real symbol FLAT without a word."""
+    known = set(found)
+    absent = sorted(set(changes) - known)
+    if not absent:
+        return ""
+    return (
+        f"--change-24h names {', '.join(absent)}, not in {where} "
+        f"(symbols there: {', '.join(sorted(known)) or 'none'})"
+    )
 
 
 def _tick(text: str) -> tuple[str, float]:
@@ -201,6 +225,10 @@ def _scan(args: argparse.Namespace) -> int:
         out.write(orjson.dumps(books).decode() + "\n")
     for problem in problems:
         print(f"densitytui scan: {problem}", file=sys.stderr)
+    absent = absent_symbols(changes, engine.symbols, "the recordings")
+    if absent:
+        print(f"densitytui scan: {absent}", file=sys.stderr)
+        return 2
     return 1 if problems else 0
 
 

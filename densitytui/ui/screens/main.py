@@ -27,6 +27,7 @@ from densitytui.engine.state import EngineControl, EngineSnapshot, MoverRow
 from densitytui.logging import tail
 from densitytui.model import TradingMode
 from densitytui.ui.beats import Beat, BeatPlan
+from densitytui.ui.keymap import key_display
 from densitytui.ui.ladder_rows import LadderSettings
 from densitytui.ui.screens.confirm import ConfirmScreen, TypedConfirmScreen
 from densitytui.ui.widgets.events import EventsLog
@@ -37,6 +38,7 @@ from densitytui.ui.widgets.pane import Pane
 from densitytui.ui.widgets.positions import PositionsTable
 from densitytui.ui.widgets.signals import SignalsTable
 from densitytui.ui.widgets.status import StatusBar
+from densitytui.ui.widgets.table import SyncedTable
 
 if TYPE_CHECKING:
     from densitytui.ui.app import DensityApp
@@ -74,11 +76,17 @@ class MainScreen(Screen[None]):
     """Everything the trader watches; the bindings here work while no dialog is open."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(KEYS.confirm_signal, "confirm_signal", "Confirm", id="confirm_signal"),
-        Binding(KEYS.reject_signal, "reject_signal", "Reject", id="reject_signal"),
+        # Confirm and reject belong to the Signals pane (and close to Positions): pressed
+        # elsewhere they only say where they work, so no key trades what the trader is not
+        # looking at.
+        Binding(KEYS.confirm_signal, "elsewhere('signals')", "Confirm", show=False,
+                id="confirm_signal"),
+        Binding(KEYS.reject_signal, "elsewhere('signals')", "Reject", show=False,
+                id="reject_signal"),
         Binding(KEYS.cycle_mode, "cycle_mode", "Mode", id="cycle_mode"),
         Binding(KEYS.pause_entries, "pause_entries", "Pause", id="pause_entries"),
-        Binding(KEYS.close_position, "close_position", "Close", id="close_position"),
+        Binding(KEYS.close_position, "elsewhere('positions')", "Close", show=False,
+                id="close_position"),
         Binding(KEYS.help, "help", "Help", id="help"),
         Binding(KEYS.quit, "app.quit", "Quit", id="quit"),
         Binding(KEYS.next_pane, "next_pane(1)", "Next pane", show=False, id="next_pane"),
@@ -334,6 +342,11 @@ class MainScreen(Screen[None]):
     def _symbol_selected(self, event: MoversTable.SymbolSelected) -> None:
         self.show_symbol(event.symbol)
 
+    @on(MoversTable.SymbolOpened)
+    def _symbol_opened(self, event: MoversTable.SymbolOpened) -> None:
+        self.show_symbol(event.symbol)
+        self.notify(f"{event.symbol} on the ladder", timeout=2)
+
     # ---- commands --------------------------------------------------------------------------
 
     @property
@@ -346,8 +359,22 @@ class MainScreen(Screen[None]):
     def _send(self, command: Callable[[], Awaitable[None]]) -> None:
         self.density_app.send(command)
 
+    def action_elsewhere(self, pane: str) -> None:
+        """A signal or position key pressed outside its pane: say where it works, do nothing."""
+        self.notify(
+            f"That key works in the {pane.title()} pane, on the highlighted row "
+            f"({key_display(self.density_app.keys.next_pane)} moves there)",
+            severity="warning",
+        )
+
+    def _focused_row(self, table_type: type[SyncedTable]) -> str | None:
+        """The highlighted key of `table_type` when that table has the focus, else None."""
+        focused = self.focused
+        return focused.selected_key if isinstance(focused, table_type) else None
+
     def action_confirm_signal(self) -> None:
-        signal_id = self.query_one(SignalsTable).selected_key
+        """Send the entry of the signal highlighted in the focused Signals pane."""
+        signal_id = self._focused_row(SignalsTable)
         if self.engine is None or signal_id is None:
             self.notify("No signal selected", severity="warning")
             return
@@ -355,7 +382,7 @@ class MainScreen(Screen[None]):
         self._send(lambda: engine.confirm(signal_id))
 
     def action_reject_signal(self) -> None:
-        signal_id = self.query_one(SignalsTable).selected_key
+        signal_id = self._focused_row(SignalsTable)
         if self.engine is None or signal_id is None:
             self.notify("No signal selected", severity="warning")
             return
@@ -393,7 +420,8 @@ class MainScreen(Screen[None]):
             )
 
     def action_close_position(self) -> None:
-        symbol = self.query_one(PositionsTable).selected_key
+        """Close the position highlighted in the focused Positions pane, after asking."""
+        symbol = self._focused_row(PositionsTable)
         if self.engine is None or symbol is None:
             self.notify("No position selected", severity="warning")
             return

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from densitytui.engine.state import MoverRow
 from densitytui.model import Trend
 from densitytui.ui.ladder_rows import compact
-from densitytui.ui.widgets.table import Cell, SyncedTable
+from densitytui.ui.widgets.table import KEYS, Cell, SyncedTable
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_POINTS = 8
@@ -49,11 +51,27 @@ def mover_cells(row: MoverRow, palette: dict[str, str]) -> tuple[Cell, ...]:
 
 
 class MoversTable(SyncedTable):
-    """Top gainers and losers; moving the cursor picks the symbol the ladder shows."""
+    """Top gainers and losers; moving the cursor picks the symbol the ladder shows, and Enter
+    opens it there (never a trade: confirm lives in the Signals pane)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(KEYS.open_symbol, "open_symbol", "Open", id="open_symbol"),
+    ]
 
     @dataclass
     class SymbolSelected(Message):
         """The trader moved to another symbol."""
+
+        table: MoversTable
+        symbol: str
+
+        @property
+        def control(self) -> MoversTable:
+            return self.table
+
+    @dataclass
+    class SymbolOpened(Message):
+        """The trader asked for the highlighted symbol on the main ladder (Enter)."""
 
         table: MoversTable
         symbol: str
@@ -72,6 +90,11 @@ class MoversTable(SyncedTable):
     def show(self, movers: Sequence[MoverRow]) -> None:
         palette = self.palette()
         self.sync([(row.symbol, mover_cells(row, palette)) for row in movers])
+
+    def action_open_symbol(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.SymbolOpened(self, key))
 
     def on_synced_table_row_highlighted(self, event: SyncedTable.RowHighlighted) -> None:
         event.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from densitytui.model import Position, Side
-from densitytui.ui.widgets.table import Cell, SyncedTable
+from densitytui.ui.widgets.table import KEYS, Cell, SyncedTable
 
 
 def age(ms: int) -> str:
@@ -51,8 +53,12 @@ def position_cells(
 
 
 class PositionsTable(SyncedTable):
-    """One row per open position, keyed by symbol; the cursor picks the one `c` closes."""
+    """One row per open position, keyed by symbol; the cursor picks the one `c` closes (only
+    here: the highlighted row is the position closed)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(KEYS.close_position, "screen.close_position", "Close", id="close_position"),
+    ]
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
             (("Symbol", 10), ("Side", 5), ("Qty", 8), ("Entry", 9), ("Mark", 9), ("PnL%", 7),

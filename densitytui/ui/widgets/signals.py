@@ -46,12 +46,13 @@ def signal_cells(
 class SignalsTable(SyncedTable):
     """One row per pending signal, keyed by signal id; the cursor picks the one to confirm.
 
-    Enter confirms here too (the table would otherwise take it to select a row); a mouse click
-    only moves the cursor, so no trade is ever one click away."""
+    Confirm and reject live here and nowhere else: the highlighted row is the trade, so a key
+    pressed in another pane never trades what the trader is not looking at. A mouse click only
+    moves the cursor, so no trade is ever one click away."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(KEYS.confirm_signal, "screen.confirm_signal", "Confirm", show=False,
-                id="confirm_signal"),
+        Binding(KEYS.confirm_signal, "screen.confirm_signal", "Confirm", id="confirm_signal"),
+        Binding(KEYS.reject_signal, "screen.reject_signal", "Reject", id="reject_signal"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -34,6 +34,7 @@ def selected_signal(app: DensityApp) -> tuple[str, str]:
 
 async def open_position(pilot, app: DensityApp, clock) -> str:
     await with_signals(pilot, app, clock)
+    app.main_screen.query_one(SignalsTable).focus()
     _, symbol = selected_signal(app)
     await pilot.press("y")
     await until(
@@ -61,10 +62,39 @@ async def test_confirming_the_selected_signal_opens_its_position(tmp_path, key: 
         assert app.main_screen.query_one(PositionsTable).selected_key == symbol
 
 
+async def test_confirm_keys_outside_the_signals_pane_trade_nothing(tmp_path) -> None:
+    """Enter in Movers opens the highlighted symbol on the ladder; y, n and c there only say
+    where they work (the issue: Enter in Movers opened a Sell on another symbol)."""
+    app, clock = engine_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await with_signals(pilot, app, clock)
+        movers = app.main_screen.query_one(MoversTable)
+        movers.focus()
+        await pilot.press("j", "j")
+        highlighted = movers.selected_key
+        pending = [p.signal.id for p in engine_snapshot(app).signals]
+        assert pending
+        app.main_screen.symbol = None
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.main_screen.symbol == highlighted
+        assert app.main_screen.query_one("#ladder", Ladder).symbol == highlighted
+        await pilot.press("y", "enter", "n", "c")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not engine_snapshot(app).positions
+        still = [p.signal.id for p in engine_snapshot(app).signals]
+        assert set(pending) <= set(still), "a key outside Signals removed a pending signal"
+        messages = [n.message for n in app._notifications]
+        assert any("Signals pane" in m for m in messages)
+        assert any("Positions pane" in m for m in messages)
+
+
 async def test_rejecting_removes_the_signal(tmp_path) -> None:
     app, clock = engine_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await with_signals(pilot, app, clock)
+        app.main_screen.query_one(SignalsTable).focus()
         chosen, _ = selected_signal(app)
         await pilot.press("n")
         await until(
