@@ -140,6 +140,12 @@ def test_a_signal_is_confirmed_then_close_all_flattens(
     _wait_for(lambda: "feed live" in tmux.screen(), "the simulated market streaming", shown=tmux)
     _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Signals")), "a pending signal", 60, tmux)
     assert _pane_rows(tmux.screen(), "Positions") == []
+    # Movers has the focus: Enter opens its symbol on the ladder and trades nothing.
+    tmux.run("send-keys", "-t", tmux.session, "Enter")
+    _wait_for(lambda: "on the ladder" in tmux.screen(), "the symbol opened by Enter", shown=tmux)
+    assert _pane_rows(tmux.screen(), "Positions") == []
+    tmux.run("send-keys", "-t", tmux.session, "Tab")
+    _wait_for(lambda: "y Confirm" in tmux.screen(), "the Signals pane's keys", shown=tmux)
     tmux.run("send-keys", "-t", tmux.session, "y")
     _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Positions")), "the confirmed position", shown=tmux)
     positions = _pane_rows(tmux.screen(), "Positions")

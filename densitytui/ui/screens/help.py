@@ -52,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "Keys (remap them in [keys] of config.toml)"
+            scroll.border_title = r"Keys (remap them in \[keys] of config.toml)"
             yield Static(bindings_table(self.keys), id="help-table")
 
     def on_mount(self) -> None:
