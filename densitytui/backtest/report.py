@@ -158,15 +158,24 @@ def fill_model(result: BacktestResult) -> str:
         f"the engine sees recorded data {result.feed_latency_ms} ms late (feed latency); its "
         f"taker market orders reach the exchange {result.latency_ms} ms after it sends them and "
         f"walk the recorded book as it stood {ahead} ms of recorded time after the data the "
-        "engine acted on (or the stop's trigger), level by level, never taking more than a "
+        "engine acted on, level by level, never taking more than a "
         "level shows; what paper fills took stays taken until the recording changes that level; "
         f"the engine learns a fill {result.answer_latency_ms} ms after it (answer latency) and "
-        "judges no exit before; stops trigger on a recorded trade through them and fill from "
-        "the book, never at the stop price (with no bid or ask there, at that trade's price); "
+        "judges no exit before; a stop, and every change to it, takes effect as the order "
+        f"does ({ahead} ms of recorded time after the data the engine acted on), triggers on "
+        "a recorded trade through it "
+        "and fills on the exchange's book rebuilt from the recording as of that trade "
+        "(apart from the engine's own, whatever state that is in), never at the stop price; "
+        "a stop whose side of that book is empty fills at that trade's price "
+        f"({_count(len(result.stops_at_print), 'stop')} did); "
         f"taker fee {result.taker_fee_pct:g} % on every fill; positions still open at the end "
         "are closed at market (exit reason close_all); one that cannot be closed is listed "
         "as open, marked to market, and the run is NOT FLAT"
     )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{'no' if n == 0 else n} {what}{'' if n == 1 else 's'}"
 
 
 def trade_dict(trade: TradeRow) -> dict[str, Any]:
@@ -236,6 +245,14 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
             for at, symbol, amount in result.funding
         ],
         "funding_rate_pct": result.funding_rate_pct,
+        "stops_at_print": [
+            {"time": stamp(at), "symbol": symbol, "price": _round(price, 10)}
+            for at, symbol, price in result.stops_at_print
+        ],
+        "stops_refused": [
+            {"time": stamp(at), "symbol": symbol, "stop": _round(stop, 10)}
+            for at, symbol, stop in result.stops_refused
+        ],
         "feed_latency_ms": result.feed_latency_ms,
         "answer_latency_ms": result.answer_latency_ms,
         "summary": _summary_all(result, span),
@@ -379,6 +396,16 @@ def render_text(result: BacktestResult) -> str:
         out.append(f"  ALERT {alert}")
     if data["error"]:
         out.append(f"  ERROR {data['error']}")
+    for item in data["stops_at_print"]:
+        out.append(
+            f"  stop {item['time']} {item['symbol']}: filled at the print {item['price']:g} "
+            "(the exchange's book had nothing on its side)"
+        )
+    for item in data["stops_refused"]:
+        out.append(
+            f"  stop {item['time']} {item['symbol']}: the move to {item['stop']:g} was refused "
+            "on arrival (the price was already past it); the stop before it stayed"
+        )
     for item in data["funding"]:
         out.append(
             f"  funding {item['time']} {item['symbol']}: paid {item['paid']:+.6f} USDT at "

@@ -106,6 +106,11 @@ class BacktestResult:
     # (funding time, symbol, amount paid: positive is a cost), from the paper account.
     funding: list[tuple[int, str, float]] = field(default_factory=list)
     funding_rate_pct: float = 0.0
+    # (trigger time, symbol, price) of stops filled at a print: the exchange's book had no
+    # level on their side.
+    stops_at_print: list[tuple[int, str, float]] = field(default_factory=list)
+    # (arrival time, symbol, stop) of stop changes the exchange refused when they arrived.
+    stops_refused: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 def _scratch() -> str | None:
@@ -164,9 +169,10 @@ async def replay_engine(
     engine_type: type[TradingEngine] = TradingEngine,
 ) -> TradingEngine:
     """The trading engine on a replay of `files` (lockstep, recorded time) with a paper account
-    that fills against the replay's look-ahead book; not started. `scratch_journal`: the journal
-    is thrown away after the run (a backtest's; a watched replay's store is kept), see
-    `TradingEngine`.
+    that fills orders against the replay's look-ahead book and stops on its exchange book,
+    every request reaching it feed + order latency after it is sent; not started.
+    `scratch_journal`: the journal is thrown away after the run (a backtest's; a watched
+    replay's store is kept), see `TradingEngine`.
     `engine_type`: a subclass to run instead (a test's reference engine)."""
     settings = config.backtest
     market = MarketEngine(config, changes)
@@ -180,6 +186,8 @@ async def replay_engine(
     listed = await replay.instruments()
     broker = PaperBroker.from_config(
         config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,
+        exchange_books=replay,
+        request_delay_ms=settings.feed_latency_ms + settings.latency_ms,
     )
     return engine_type(
         config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,
@@ -278,6 +286,8 @@ async def _run(
         answer_latency_ms=settings.answer_latency_ms,
         funding=list(broker.funding),
         funding_rate_pct=config.paper.funding_rate_pct,
+        stops_at_print=list(broker.stops_at_print),
+        stops_refused=list(broker.stops_refused),
     )
 
 

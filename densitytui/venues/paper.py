@@ -64,11 +64,21 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   taken them), so in a gap it fills worse than the stop; what the book cannot fill (too few
   levels) is closed at the next trade (again from levels no better than that trade) or mark,
   until the position is flat, even if the price has come back. The stop rests on the exchange,
-  whose book is not ours: when ours has nothing on the closing side (invalid after a gap,
-  missing, or that side empty), a triggered stop fills whole at the price of the trade that
-  triggered it or the next one (a print is liquidity the exchange had there), never waiting
-  for our book to heal. The position keeps showing its stop meanwhile; the closing order's
+  whose book is not ours: given `exchange_books` (a replay: the recording's book, rebuilt apart
+  from the engine's and without its feed latency, `venues/replay.py`), a triggered stop walks
+  that one whatever state the engine's book is in; otherwise the book it is shown. When that
+  book has nothing on the closing side (none, invalid, or that side empty), the stop fills
+  whole at the price of the trade that triggered it or the next one (a print is liquidity the
+  exchange had there), never waiting for a book to heal; each such fill is listed in
+  `stops_at_print`. The position keeps showing its stop meanwhile; the closing order's
   `created_at` is the trigger time, so a late close says how late it was.
+- Requests take `request_delay_ms` of the broker's clock to reach the exchange (a replay's
+  feed plus order latency; 0 elsewhere). A position exists on the exchange from its fill's
+  arrival (`live_from`): no earlier trade triggers its stop. A stop-loss change waits on its
+  way (the position shows the stop asked for; the one in force still triggers) and takes
+  effect at the first trade from its arrival on, unless the last price before that trade is
+  already on its wrong side: then the exchange refuses it, as Bybit would, the old stop stays,
+  the position says so, and `stops_refused` lists it.
 - `open_orders` lists the stop-losses not yet triggered (status Untriggered, no orderLinkId,
   order id "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an
   order filter does, and returns their order ids since they have no orderLinkId. A triggered
@@ -88,7 +98,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from densitytui.config import Config
 from densitytui.market.book import OrderBook
@@ -135,6 +145,17 @@ STATE_VERSION = 1
 EPSILON = 1e-9
 
 
+class ExchangeBooks(Protocol):
+    """The exchange's own books, apart from the ones the engine keeps (a replay's: rebuilt
+    from the recording). `watch` while a position is open on the symbol, `unwatch` after."""
+
+    def exchange_book(self, symbol: str) -> OrderBook | None: ...
+
+    def watch(self, symbol: str) -> None: ...
+
+    def unwatch(self, symbol: str) -> None: ...
+
+
 class PaperStateError(ValueError):
     """A stored paper account that cannot be restored: another version, or malformed."""
 
@@ -178,6 +199,11 @@ class _Holding:
     reserve: float
     opened_at: int
     stop_loss: float | None = None
+    # The exchange time from which the position exists there (its fill reached the exchange):
+    # earlier trades cannot trigger its stop.
+    live_from: int = 0
+    # A stop-loss change on its way to the exchange: (the new stop, when it arrives).
+    pending_stop: tuple[float | None, int] | None = None
     # When the stop triggered, while its close waits for the book to fill it.
     stop_triggered_at: int | None = None
     # Price PnL of what was closed (capped at the margin it freed), before fees.
@@ -238,6 +264,8 @@ class PaperBroker(Exchange):
         name: str = "paper",
         mark_book_for: BookLookup | None = None,
         funding_rate_pct: float = 0.0,
+        exchange_books: ExchangeBooks | None = None,
+        request_delay_ms: int = 0,
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
@@ -247,6 +275,14 @@ class PaperBroker(Exchange):
         # against a book read `latency_ms` ahead, which a mark must not see.
         self._mark_book_for = mark_book_for or book_for
         self._clock = clock
+        # Where triggered stops fill: the exchange's book when there is one apart from ours.
+        self._exchange_books = exchange_books
+        # Recorded time from a request to the exchange (a replay's feed and order latencies).
+        self._request_delay_ms = request_delay_ms
+        # (trigger time, symbol, price) of each stop filled at a print: no book on its side.
+        self.stops_at_print: list[tuple[int, str, float]] = []
+        # (arrival time, symbol, stop) of each stop change the exchange refused on arrival.
+        self.stops_refused: list[tuple[int, str, float]] = []
         self._fee_rate = taker_fee_pct / 100
         self._default_leverage = leverage
         self._mark_max_age_ms = mark_max_age_ms
@@ -277,6 +313,8 @@ class PaperBroker(Exchange):
         clock: Clock,
         name: str = "paper",
         mark_book_for: BookLookup | None = None,
+        exchange_books: ExchangeBooks | None = None,
+        request_delay_ms: int = 0,
     ) -> PaperBroker:
         """Starting balance, fee and orders remembered from `[paper]`; default leverage, and the
         age after which a mark price is too old to use (market data is stale), from `[risk]`."""
@@ -292,6 +330,8 @@ class PaperBroker(Exchange):
             name=name,
             mark_book_for=mark_book_for,
             funding_rate_pct=config.paper.funding_rate_pct,
+            exchange_books=exchange_books,
+            request_delay_ms=request_delay_ms,
         )
 
     # ---- funding
@@ -357,7 +397,7 @@ class PaperBroker(Exchange):
             raise
         order.qty = grid.qty(steps)
         order.stop_loss = stop
-        self._fill(order, grid, fills, steps, "")
+        self._fill(order, grid, fills, steps, "", self._book_for(order.symbol))
         holding = self._holdings.get(order.symbol)
         if stop is not None and holding is not None and holding.side is order.side:
             holding.stop_loss = stop
@@ -411,7 +451,8 @@ class PaperBroker(Exchange):
                 raise OrderRejected(
                     "The number of contracts exceeds maximum limit allowed", RET_PARAMETER_ERROR
                 )
-        fills = self._walk(request.symbol, request.side, steps, None)
+        book = self._book_for(request.symbol)
+        fills = self._walk(request.symbol, request.side, steps, None, book)
         if not fills:
             raise OrderRejected(NO_LIQUIDITY)
         if not request.reduce_only:
@@ -470,13 +511,14 @@ class PaperBroker(Exchange):
             )
         return stop
 
-    def _walk(self, symbol: str, side: Side, steps: int, limit: float | None) -> Fills:
-        """Fills of a market order of `steps` against what paper fills left of the current
-        book, best price first.
+    def _walk(
+        self, symbol: str, side: Side, steps: int, limit: float | None, book: OrderBook | None,
+    ) -> Fills:
+        """Fills of a market order of `steps` against what paper fills left of `book`, best
+        price first.
 
         `limit` skips levels better than it (a stop's triggering trade has already taken them).
         """
-        book = self._book_for(symbol)
         if book is None or not book.valid:
             return []
         grid = self._grids[symbol]
@@ -502,15 +544,26 @@ class PaperBroker(Exchange):
         return fills
 
     def _taken_from(self, symbol: str, book: OrderBook) -> TakenLevels:
-        """What paper fills took from `book`; nothing when the engine has replaced the book."""
+        """What paper fills took from `book`; nothing when the engine has replaced the book.
+        The exchange's own book (stops) shares what fills took from the orders' book: they
+        show the same resting orders."""
         taken = self._taken.get(symbol)
-        if taken is None or taken.book is not book:
+        if taken is None or (taken.book is not book and not self._is_exchange_book(symbol, book)):
             taken = self._taken[symbol] = _Taken(book)
         return taken.levels
 
-    def _take(self, symbol: str, side: Side, fills: Fills) -> None:
-        """Remember what `fills` took from the book, forgetting levels the book has changed."""
-        book = self._book_for(symbol)
+    def _is_exchange_book(self, symbol: str, book: OrderBook) -> bool:
+        books = self._exchange_books
+        return books is not None and book is books.exchange_book(symbol)
+
+    def _stop_book(self, symbol: str) -> OrderBook | None:
+        """The book a triggered stop fills on: the exchange's own when there is one apart."""
+        if self._exchange_books is not None:
+            return self._exchange_books.exchange_book(symbol)
+        return self._book_for(symbol)
+
+    def _take(self, symbol: str, side: Side, fills: Fills, book: OrderBook | None) -> None:
+        """Remember what `fills` took from `book`, forgetting levels the book has changed."""
         if book is None:
             return
         levels = self._taken_from(symbol, book)
@@ -524,10 +577,12 @@ class PaperBroker(Exchange):
             levels[side, price] = (ladder.size_of(price), steps + (before[1] if before else 0))
 
     def _fill(
-        self, order: Order, grid: _Grid, fills: Fills, requested: int, reason: str
+        self, order: Order, grid: _Grid, fills: Fills, requested: int, reason: str,
+        book: OrderBook | None,
     ) -> None:
-        """Book the fills of `order`, publish them, the order and the position it leaves."""
-        self._take(order.symbol, order.side, fills)
+        """Book the fills of `order` (taken from `book`), publish them, the order and the
+        position it leaves."""
+        self._take(order.symbol, order.side, fills, book)
         now = self._clock()
         filled = 0
         # Price x steps: the average over whole steps has no float noise from the step size.
@@ -597,6 +652,8 @@ class PaperBroker(Exchange):
             holding.steps -= closing
             if holding.steps == 0:
                 del self._holdings[symbol]
+                if self._exchange_books is not None:
+                    self._exchange_books.unwatch(symbol)
                 closed = self._position(holding, closed_at=now, exit_price=price, reason=reason)
             steps -= closing
             fee -= closing_fee
@@ -618,7 +675,10 @@ class PaperBroker(Exchange):
                 reserve=notional * self._fee_rate,
                 opened_at=now,
                 fees=fee,
+                live_from=now + self._request_delay_ms,
             )
+            if self._exchange_books is not None:
+                self._exchange_books.watch(symbol)
         else:
             total = holding.steps + steps
             holding.entry = (holding.entry * holding.steps + price * steps) / total
@@ -650,14 +710,21 @@ class PaperBroker(Exchange):
             self._last_price[symbol] = prices[-1]
 
     def _on_price(self, symbol: str, price: float) -> None:
+        holding = self._holdings.get(symbol)
+        now = self._clock()
+        if holding is not None and holding.pending_stop is not None and (
+            now >= holding.pending_stop[1]
+        ):
+            # The change reached the exchange before this trade: judged on the price before it.
+            self._arrive(holding)
         self._last_price[symbol] = price
-        if self._next_funding is None or self._clock() >= self._next_funding:
+        if self._next_funding is None or now >= self._next_funding:
             self._settle_funding()
         holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return
         stop = holding.stop_loss
-        if holding.stop_triggered_at is None and stop is not None:
+        if holding.stop_triggered_at is None and stop is not None and now >= holding.live_from:
             crossed = price <= stop if holding.side is Side.BUY else price >= stop
             if crossed:
                 holding.stop_triggered_at = self._clock()
@@ -703,6 +770,8 @@ class PaperBroker(Exchange):
         holding.realized -= holding.margin
         holding.fees += fee
         del self._holdings[holding.symbol]
+        if self._exchange_books is not None:
+            self._exchange_books.unwatch(holding.symbol)
         self._publish(self._execution(order, price, order.qty, fee, now))
         order.filled_qty = order.qty
         order.avg_price = price
@@ -714,20 +783,24 @@ class PaperBroker(Exchange):
         )
 
     def _close_at_market(self, holding: _Holding, limit: float | None, reason: str) -> None:
-        """The venue's own reduce-only market close, from levels no better than `limit`."""
+        """The venue's own reduce-only market close of a triggered stop, on the exchange's
+        book, from levels no better than `limit`."""
         side = holding.side.opposite
-        fills = self._walk(holding.symbol, side, holding.steps, limit)
+        symbol = holding.symbol
+        book = self._stop_book(symbol)
+        fills = self._walk(symbol, side, holding.steps, limit, book)
         if not fills and reason == "stop_loss" and limit is not None and self._side_empty(
-            holding.symbol, side,
+            book, side,
         ):
             fills = [(limit, holding.steps)]
+            self.stops_at_print.append((holding.stop_triggered_at or self._clock(), symbol, limit))
         if fills:
             order = self._venue_close(holding, holding.stop_triggered_at or self._clock())
-            self._fill(order, holding.grid, fills, holding.steps, reason)
+            self._fill(order, holding.grid, fills, holding.steps, reason, book)
 
-    def _side_empty(self, symbol: str, side: Side) -> bool:
-        """Our book has nothing for a `side` order: none, invalid, or no level on that side."""
-        book = self._book_for(symbol)
+    @staticmethod
+    def _side_empty(book: OrderBook | None, side: Side) -> bool:
+        """The book has nothing for a `side` order: none, invalid, or no level on that side."""
         if book is None or not book.valid:
             return True
         return not (book.asks if side is Side.BUY else book.bids).prices
@@ -752,20 +825,43 @@ class PaperBroker(Exchange):
     # ---- stop-loss, cancel, leverage, margin mode
 
     async def set_stop_loss(self, symbol: str, stop_loss: float | None) -> None:
+        """Checked against the last price now; with a request delay it takes effect when it
+        reaches the exchange (`_arrive`), the stop before it standing until then."""
         self._check_open()
         self._instrument(symbol)
         holding = self._holdings.get(symbol)
         if holding is None:
             raise OrderRejected("can not set tp/sl/ts for zero position", RET_PARAMETER_ERROR)
-        if stop_loss is None or stop_loss == 0:
-            if holding.stop_loss is not None:
-                holding.stop_loss = None
-                self._publish(self._position(holding))
+        price = None
+        if stop_loss is not None and stop_loss != 0:
+            price = self._checked_stop(symbol, holding.side, stop_loss)
+        if price == self._asked_stop(holding):
             return
-        price = self._checked_stop(symbol, holding.side, stop_loss)
-        if price != holding.stop_loss:
+        if self._request_delay_ms > 0:
+            holding.pending_stop = (price, self._clock() + self._request_delay_ms)
+        else:
             holding.stop_loss = price
+        self._publish(self._position(holding))
+
+    @staticmethod
+    def _asked_stop(holding: _Holding) -> float | None:
+        """The stop the position will have: the one on its way, else the one in force."""
+        pending = holding.pending_stop
+        return holding.stop_loss if pending is None else pending[0]
+
+    def _arrive(self, holding: _Holding) -> None:
+        """A stop change reaches the exchange: refused, as Bybit would, when the last price is
+        already on its wrong side (the stop in force stays, and the position says so)."""
+        assert holding.pending_stop is not None
+        (stop, at), holding.pending_stop = holding.pending_stop, None
+        base = self._last_price.get(holding.symbol)
+        if stop is not None and base is not None and (
+            stop >= base if holding.side is Side.BUY else stop <= base
+        ):
+            self.stops_refused.append((at, holding.symbol, stop))
             self._publish(self._position(holding))
+            return
+        holding.stop_loss = stop
 
     async def cancel_all(self) -> list[str]:
         """Cancels every stop-loss not yet triggered (Bybit's cancel-all takes TP/SL too);
@@ -773,9 +869,10 @@ class PaperBroker(Exchange):
         self._check_open()
         cancelled = []
         for holding in self._holdings.values():
-            if holding.stop_loss is not None and holding.stop_triggered_at is None:
+            if self._asked_stop(holding) is not None and holding.stop_triggered_at is None:
                 cancelled.append(self._stop_order(holding).order_id)
                 holding.stop_loss = None
+                holding.pending_stop = None
                 self._publish(self._position(holding))
         return cancelled
 
@@ -809,7 +906,7 @@ class PaperBroker(Exchange):
         return [
             self._stop_order(holding)
             for holding in self._holdings.values()
-            if holding.stop_loss is not None and holding.stop_triggered_at is None
+            if self._asked_stop(holding) is not None and holding.stop_triggered_at is None
         ]
 
     async def balance(self) -> Balance:
@@ -989,7 +1086,7 @@ class PaperBroker(Exchange):
             entry_price=holding.entry,
             opened_at=holding.opened_at,
             venue=self.name,
-            stop_loss=holding.stop_loss,
+            stop_loss=self._asked_stop(holding),
             leverage=holding.leverage,
             mark_price=mark,
             unrealized_pnl=0.0 if closed_at is not None else self._unrealized(holding, mark),
@@ -1010,7 +1107,7 @@ class PaperBroker(Exchange):
             status=OrderStatus.UNTRIGGERED,
             created_at=holding.opened_at,
             order_id=f"{self.name}-sl-{holding.symbol}",
-            stop_loss=holding.stop_loss,
+            stop_loss=self._asked_stop(holding),
             reduce_only=True,
         )
 
@@ -1034,7 +1131,7 @@ def _holding_state(holding: _Holding) -> dict[str, Any]:
         "margin": holding.margin,
         "reserve": holding.reserve,
         "opened_at": holding.opened_at,
-        "stop_loss": holding.stop_loss,
+        "stop_loss": PaperBroker._asked_stop(holding),
         "stop_triggered_at": holding.stop_triggered_at,
         "realized": holding.realized,
         "fees": holding.fees,

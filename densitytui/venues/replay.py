@@ -30,11 +30,18 @@ order to finish before it takes the next frame, so the order would wait for itse
 replay reads ahead: `fill_book(symbol)` is the engine's own book plus the recorded book deltas
 up to `now_ms + latency_ms`, kept in one book object per symbol (the paper broker remembers
 what its fills took from that object, and gives a level back when the recording changes its
-size). Stops trigger on the recorded trade that crosses them and fill from the same
-look-ahead book. The only other use the broker makes of it (a mark price when the recording
-has no tickers) is therefore `latency_ms` ahead as well. The broker keeps the replay's clock,
-so the times stored are when the engine sent the order (or the stop triggered); the price is
-the one `latency_ms` later.
+size). The only other use the broker makes of it (a mark price when the recording has no
+tickers) is therefore `latency_ms` ahead as well. The broker keeps the replay's clock, so the
+times stored are when the engine sent the order; the price is the one `latency_ms` later.
+
+The exchange's book (`exchange_book`). A stop rests on the exchange and fills there, on the
+exchange's book, at the recorded trade that crosses it: not on the engine's book, and not
+`latency_ms` later. While the paper broker holds a position on a symbol (`watch`..`unwatch`)
+the replay keeps a second book of it, seeded from the engine's (valid: an entry needs it) and
+fed every recorded book frame as it is handed out, so it is the recording's book as of the
+trade, whatever the engine does with its own (invalid after a gap, dropped). The exchange has
+no gap: after one in the recording this book carries on with the levels it knows (what the
+lost deltas changed is lost), and a level the next delta crosses is stale and dropped.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
-from densitytui.market.book import OrderBook
+from densitytui.market.book import ApplyResult, OrderBook
 from densitytui.market.decode import BookMessage, DecodeError, TradeMessage, decode_frame
 from densitytui.model import Instrument, Kline, Ticker
 from densitytui.venues.base import MarketData
@@ -242,6 +249,8 @@ class ReplayMarketData(MarketData):
         self._ahead: deque[TimedFrame] = deque()
         self._seen: dict[str, _Seen] | None = None
         self._fill: dict[str, tuple[tuple[int, int, bool, int], OrderBook]] = {}
+        # The exchange's books of the watched symbols (see the module doc).
+        self._exchange: dict[str, OrderBook] = {}
         self._now = 0
         self._ended = False
         self._closed = False
@@ -414,6 +423,8 @@ class ReplayMarketData(MarketData):
                 await pace.wait(ts)
             if ts > self._now:
                 self._now = ts
+            if self._exchange and BOOK_TOPIC in frame:
+                self._to_exchange(frame)
             count += 1
             self.frames = count
             yield frame
@@ -452,6 +463,7 @@ class ReplayMarketData(MarketData):
     def _run(self, size: int) -> Iterator[bytes]:
         ahead = self._ahead
         source = self._source
+        exchange = self._exchange
         for _ in range(size):
             if self._closed:
                 return
@@ -463,6 +475,8 @@ class ReplayMarketData(MarketData):
             ts, frame = item
             if ts > self._now:
                 self._now = ts
+            if exchange and BOOK_TOPIC in frame:
+                self._to_exchange(frame)
             self.frames += 1
             yield frame
 
@@ -512,3 +526,66 @@ class ReplayMarketData(MarketData):
             if isinstance(message, BookMessage) and message.symbol == symbol:
                 book.apply_message(message)
         return book
+
+    # ---- the exchange's own book, for stops
+
+    def watch(self, symbol: str) -> None:
+        """Keep the exchange's book of `symbol` from now on (a position opened there)."""
+        if symbol in self._exchange:
+            return
+        live = self._book_for(symbol)
+        book = OrderBook(symbol, live.depth if live is not None else 0, math.inf)
+        if live is not None and live.valid:
+            book.copy_from(live)
+        self._exchange[symbol] = book
+
+    def unwatch(self, symbol: str) -> None:
+        self._exchange.pop(symbol, None)
+
+    def exchange_book(self, symbol: str) -> OrderBook | None:
+        """The recording's book of a watched `symbol` as of now (see the module doc)."""
+        return self._exchange.get(symbol)
+
+    def _to_exchange(self, frame: bytes) -> None:
+        symbol = frame_symbol(frame)
+        book = self._exchange.get(symbol) if symbol is not None else None
+        if book is None:
+            return
+        try:
+            message = decode_frame(frame)
+        except DecodeError:
+            return
+        if isinstance(message, BookMessage) and message.symbol == symbol:
+            carry_on(book, message)
+
+
+def carry_on(book: OrderBook, message: BookMessage) -> None:
+    """Apply `message` to an exchange's book, which has no gap: a delta after one (or after
+    a crossing) applies to the levels known, and levels on the other side that its own cross
+    are stale (their deletes were lost) and dropped. A book never seeded waits for a snapshot."""
+    result = book.apply_message(message)
+    if result in (ApplyResult.GAP, ApplyResult.IGNORED) and (book.bids.prices or book.asks.prices):
+        book.valid = True
+        book.last_u = message.u - 1
+        result = book.apply_message(message)
+    if result is not ApplyResult.CROSSED:
+        return
+    fresh_bids = [price for price, size in message.bids if size > 0]
+    fresh_asks = [price for price, size in message.asks if size > 0]
+    stale_bids: list[tuple[float, float]] = []
+    stale_asks: list[tuple[float, float]] = []
+    if fresh_bids:
+        top = max(fresh_bids)
+        stale_asks = [(price, 0.0) for price in book.asks.prices if price <= top]
+    elif fresh_asks:
+        bottom = min(fresh_asks)
+        stale_bids = [(price, 0.0) for price in book.bids.prices if price >= bottom]
+    else:
+        return
+    u = book.last_u
+    book.valid = True
+    book.last_u = u - 1
+    book.apply_message(BookMessage(
+        message.symbol, message.depth, False, stale_bids, stale_asks, u, message.seq,
+        message.ts, message.cts,
+    ))
