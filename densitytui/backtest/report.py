@@ -233,6 +233,8 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "starting_balance": result.starting_balance,
         "instruments": result.instruments,
         "inferred_instruments": result.inferred_instruments,
+        "instrument_sources": result.instrument_sources,
+        "instrument_note": instrument_note(result.instrument_sources),
         "signals": result.signals,
         "decisions": result.decisions,
         "refused_checks": result.refusals,
@@ -282,6 +284,26 @@ def not_flat_error(result: BacktestResult) -> str | None:
 
 def to_json(result: BacktestResult) -> str:
     return json.dumps(to_dict(result), sort_keys=True)
+
+
+SOURCE_TEXT = {
+    "given": "given (--instrument, --instruments)",
+    "known": "Bybit's published rules",
+    "inferred": "INFERRED from the data (tick and qty step from the printed decimals, minimum "
+    "qty one step, minimum notional 5 USDT)",
+}
+
+
+def instrument_note(sources: dict[str, str]) -> str:
+    """Where the trading rules of each symbol came from, one clause per source."""
+    by_source: dict[str, list[str]] = {}
+    for symbol, source in sorted(sources.items()):
+        by_source.setdefault(source, []).append(symbol)
+    parts = [
+        f"{', '.join(symbols)}: {SOURCE_TEXT.get(source, source)}"
+        for source, symbols in sorted(by_source.items())
+    ]
+    return "instrument rules: " + ("; ".join(parts) if parts else "none listed")
 
 
 def trend_note(result: BacktestResult) -> str:
@@ -380,11 +402,7 @@ def render_text(result: BacktestResult) -> str:
     ]
     if data["trend_note"]:
         out.append(f"  {data['trend_note']}")
-    if result.inferred_instruments:
-        out.append(
-            "  instrument rules inferred from the data (tick and qty step from printed "
-            f"decimals): {', '.join(result.inferred_instruments)}"
-        )
+    out.append(f"  {data['instrument_note']}")
     out.append(f"  fill model: {data['fill_model']}")
     out.append("")
     out.append("signals and decisions:")
@@ -541,7 +559,7 @@ def render_html(result: BacktestResult) -> str:
         ["signals", json.dumps(result.signals)],
         ["decisions", json.dumps(result.decisions)],
         ["refused by", json.dumps(result.refusals)],
-        ["instruments inferred", ", ".join(result.inferred_instruments) or "none"],
+        ["instruments", data["instrument_note"]],
     ])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>densitytui backtest</title>

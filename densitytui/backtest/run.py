@@ -111,6 +111,8 @@ class BacktestResult:
     stops_at_print: list[tuple[int, str, float]] = field(default_factory=list)
     # (arrival time, symbol, stop) of stop changes the exchange refused when they arrived.
     stops_refused: list[tuple[int, str, float]] = field(default_factory=list)
+    # Where each symbol's trading rules came from: given, known or inferred (`ReplayMarketData`).
+    instrument_sources: dict[str, str] = field(default_factory=dict)
 
 
 def _scratch() -> str | None:
@@ -288,6 +290,7 @@ async def _run(
         funding_rate_pct=config.paper.funding_rate_pct,
         stops_at_print=list(broker.stops_at_print),
         stops_refused=list(broker.stops_refused),
+        instrument_sources=replay.instrument_sources(),
     )
 
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from densitytui.commands.instrument_options import add_instrument_options, given_instruments
 from densitytui.commands.scan import change_24h_arg
 from densitytui.commands.settings import config_or_exit
 from densitytui.config import Config, ConfigError
-from densitytui.market.decode import DecodeError, decode_instruments
 from densitytui.model import Instrument
 from densitytui.venues.recording import RecordingError
 from densitytui.venues.trade_history import TradeHistoryError
@@ -57,18 +56,7 @@ def register(
         help="the 24 h change of SYMBOL in %% (e.g. BTCUSDT=+8.1) for recordings without "
         "tickers; repeatable",
     )
-    parser.add_argument(
-        "--instruments", type=Path, default=None, metavar="PATH",
-        help="a saved Bybit /v5/market/instruments-info answer (JSON) giving the symbols' "
-        "trading rules",
-    )
-    parser.add_argument(
-        "--instrument", action="append", default=[], type=instrument_arg,
-        metavar="SYM=TICK,QTYSTEP,MINQTY",
-        help="the trading rules of SYM (e.g. ETHUSDT=0.01,0.01,0.01; minimum notional 5 USDT); "
-        "repeatable; rules neither given nor known are inferred from the data, and the output "
-        "says so",
-    )
+    add_instrument_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--report", type=Path, default=None, metavar="DIR",
@@ -76,36 +64,6 @@ def register(
         "folder per point in DIR",
     )
     parser.set_defaults(func=run)
-
-
-def instrument_arg(text: str) -> Instrument:
-    """`SYM=TICK,QTYSTEP,MINQTY` as an instrument (minimum notional 5 USDT, no largest order)."""
-    symbol, _, rules = text.partition("=")
-    parts = rules.split(",")
-    try:
-        tick, step, min_qty = (float(part) for part in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected SYMBOL=TICK,QTYSTEP,MINQTY, e.g. BTCUSDT=0.1,0.001,0.001"
-        ) from None
-    if not symbol.isalnum() or not all(math.isfinite(v) and v > 0 for v in (tick, step, min_qty)):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a symbol, then tick, qty step and minimum qty, all positive numbers"
-        )
-    return Instrument(symbol.upper(), tick, step, min_qty, 5.0, math.inf)
-
-
-def _instruments(path: Path | None, given: list[Instrument]) -> list[Instrument]:
-    if path is None:
-        return given
-    try:
-        saved = decode_instruments(path.read_bytes())[0]
-        named = {i.symbol for i in given}
-        return [*given, *(i for i in saved if i.symbol not in named)]
-    except OSError as exc:
-        raise ConfigError(str(path), [exc.strerror or str(exc)]) from None
-    except DecodeError as exc:
-        raise ConfigError(str(path), [str(exc)]) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(config)
     try:
         grid = parse_grid(args.overrides)
-        instruments = _instruments(args.instruments, args.instrument)
+        instruments = given_instruments(args)
         for overrides in grid:
             apply_overrides(config, overrides)
     except ConfigError as exc:
@@ -129,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if changes:
         from densitytui.commands.replay import replay_problem
 
-        problem = replay_problem(args.files, config, changes)
+        problem, _ = replay_problem(args.files, config, changes, instruments)
         if problem:
             print(f"densitytui backtest: {problem}", file=sys.stderr)
             return 2

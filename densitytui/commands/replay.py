@@ -9,7 +9,9 @@ the speed. The title shows the speed, the recorded time, and "paused" or "end of
 Its store is a new SQLite file in a temporary directory unless `--db` names one: a replay's
 paper account and positions must not mix with the trader's own. A recording without tickers
 has no 24 h change: `--change-24h SYMBOL=PCT` gives it (and the command says so), otherwise
-every trend stays FLAT and no signal appears.
+every trend stays FLAT and no signal appears. `--instrument` and `--instruments` give trading
+rules as for `backtest`; the command prints where each symbol's rules come from (given, Bybit's
+published, or inferred from the data).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import argparse
 import inspect
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from densitytui.commands.instrument_options import add_instrument_options, given_instruments
 from densitytui.commands.scan import absent_symbols, change_24h_arg
 from densitytui.commands.settings import config_or_exit
 
 if TYPE_CHECKING:
     from densitytui.config import Config
+    from densitytui.model import Instrument
     from densitytui.venues.replay import ReplayPace
 
 MIN_SPEED = 1.0
@@ -56,6 +61,7 @@ def register(
         "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
         help="override a config key (one value each)",
     )
+    add_instrument_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if len(grid) != 1:
             raise ConfigError("--set", ["one value per key: a replay is not a sweep"])
         config = apply_overrides(config, grid[0])
+        instruments = given_instruments(args)
     except ConfigError as exc:
         print(f"densitytui replay: bad {exc.source}: {'; '.join(exc.problems)}", file=sys.stderr)
         return 2
@@ -93,10 +100,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"densitytui replay: cannot read {path}: no such file", file=sys.stderr)
             return 2
     changes = dict(args.change_24h)
-    problem = replay_problem(args.files, config, changes)
+    problem, sources = replay_problem(args.files, config, changes, instruments)
     if problem:
         print(f"densitytui replay: {problem}", file=sys.stderr)
         return 2
+    from densitytui.backtest.report import instrument_note
+
+    print(instrument_note(sources))
     if changes:
         given = ", ".join(f"{s} {v:+g}%" for s, v in sorted(changes.items()))
         print(f"24 h change given explicitly (--change-24h), not from tickers: {given}")
@@ -104,41 +114,52 @@ def run(args: argparse.Namespace) -> int:
         print("no 24 h change given (--change-24h): trends stay FLAT unless the recording "
               "holds tickers")
     if getattr(args, "db", None):
-        return _watch(config, args, changes)
+        return _watch(config, args, changes, instruments)
     with tempfile.TemporaryDirectory(prefix="densitytui-replay-") as folder:
-        return _watch(_replay_config(config, Path(folder) / "replay.db"), args, changes)
+        return _watch(
+            _replay_config(config, Path(folder) / "replay.db"), args, changes, instruments,
+        )
 
 
-def replay_problem(files: list[str], config: Config, changes: dict[str, float]) -> str:
+def replay_problem(
+    files: list[str], config: Config, changes: dict[str, float],
+    instruments: Sequence[Instrument] = (),
+) -> tuple[str, dict[str, str]]:
     """Why `files` cannot be replayed as asked ("" when they can), found before the app
     starts: nothing in them (the screen would show an empty market dated 1970), or a
-    `--change-24h` symbol they do not trade."""
+    `--change-24h` symbol they do not trade; and where each symbol's trading rules come from
+    (given, known or inferred)."""
     from densitytui.venues.recording import RecordingError
     from densitytui.venues.replay import ReplayMarketData
     from densitytui.venues.trade_history import TradeHistoryError
 
     replay = ReplayMarketData(
-        files, lambda symbol: None, discovery_ms=round(config.backtest.discovery_s * 1000),
+        files, lambda symbol: None, instruments=instruments,
+        discovery_ms=round(config.backtest.discovery_s * 1000),
     )
     try:
         replay.require_data()
         listed = [instrument.symbol for instrument in replay.listed()]
+        sources = replay.instrument_sources()
     except (RecordingError, TradeHistoryError, OSError) as exc:
-        return f"cannot read {exc}"
+        return f"cannot read {exc}", {}
     return absent_symbols(
         changes, listed, f"the first {config.backtest.discovery_s:g} s of the recordings "
         "(backtest.discovery_s), where the traded symbols are found",
-    )
+    ), sources
 
 
-def _watch(config: Config, args: argparse.Namespace, changes: dict[str, float]) -> int:
+def _watch(
+    config: Config, args: argparse.Namespace, changes: dict[str, float],
+    instruments: Sequence[Instrument],
+) -> int:
     from densitytui.logging import close_logging, configure_logging
     from densitytui.venues.replay import ReplayPace
 
     configure_logging(config)
     pace = ReplayPace(args.speed, min_speed=MIN_SPEED, max_speed=MAX_SPEED)
     try:
-        replay_app(config, args.files, changes, pace).run()
+        replay_app(config, args.files, changes, pace, instruments).run()
     finally:
         close_logging()
     return 0
@@ -146,6 +167,7 @@ def _watch(config: Config, args: argparse.Namespace, changes: dict[str, float]) 
 
 def replay_app(
     config: Config, files: list[str], changes: dict[str, float], pace: ReplayPace,
+    instruments: Sequence[Instrument] = (),
 ) -> Any:
     """The app on a paced replay of `files` (built here so tests can drive it with a pilot)."""
     config = _replay_config(config, None)
@@ -159,7 +181,9 @@ def replay_app(
     engines: list[TradingEngine] = []
 
     async def factory(store: Store) -> TradingEngine:
-        engine = await replay_engine(config, files, changes, store, pace=pace)
+        engine = await replay_engine(
+            config, files, changes, store, instruments=instruments, pace=pace,
+        )
         engines.append(engine)
         return engine
 

@@ -79,6 +79,10 @@ DEFAULT_MIN_NOTIONAL = 5.0
 # A watched replay does not sleep for less than this; the next frames make up for it.
 MIN_SLEEP_S = 0.002
 
+GIVEN = "given"
+KNOWN = "known"
+INFERRED = "inferred"
+
 KNOWN_INSTRUMENTS = {
     # ../shared/bybit/docs-examples/rest_market_instruments_info_linear_response.json
     "BTCUSDT": Instrument("BTCUSDT", 0.1, 0.001, 0.001, 5.0, 500.0, max_leverage=100.0),
@@ -362,9 +366,16 @@ class ReplayMarketData(MarketData):
 
     def inferred(self) -> list[str]:
         """Symbols whose rules were inferred from the data rather than known or given."""
-        return sorted(
-            s for s in self._discover() if s not in self._given and s not in KNOWN_INSTRUMENTS
-        )
+        return [s for s, source in self.instrument_sources().items() if source == INFERRED]
+
+    def instrument_sources(self) -> dict[str, str]:
+        """Where each listed symbol's rules come from: given (by the caller), known (Bybit's
+        published rules in `KNOWN_INSTRUMENTS`) or inferred (from the data)."""
+        return {
+            symbol: GIVEN if symbol in self._given
+            else KNOWN if symbol in KNOWN_INSTRUMENTS else INFERRED
+            for symbol in sorted(self._discover())
+        }
 
     async def instruments(self) -> list[Instrument]:
         return self.listed()

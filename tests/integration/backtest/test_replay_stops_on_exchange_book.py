@@ -90,6 +90,8 @@ async def _trade_the_replay(path: Path) -> list[dict[str, Any]]:
     async for update in broker.updates():
         if isinstance(update, Fill) and update.order_link_id == "":
             closes.append(update)
+        if isinstance(update, Position) and update.closed_at is not None:
+            assert update.exit_reason in ("", "stop_loss"), update
     stopped = [p for p in positions if not p.get("timed_out")]
     # Every position not timed out but perhaps the last (open when the data ends) closed at
     # its stop.
