@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from densitytui.engine.bounded import LATENCY_SAMPLES_KEPT, keep_last
+from densitytui.engine.events import Emit, EventKind
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.model import (
     FINAL_ORDER_STATUSES,
@@ -36,8 +37,6 @@ from densitytui.venues.base import (
     VenueUnavailable,
 )
 
-Emit = Callable[[str, str, str], None]
-"""(kind, message, symbol): an engine event; kinds ending in "alert" need the trader."""
 Sleep = Callable[[float], Awaitable[None]]
 
 LINK_ID_MAX = 36
@@ -159,7 +158,7 @@ class Executor:
                 reject_code=rejection.ret_code, reject_reason=rejection.ret_msg,
             )
             self.emit(
-                "order_rejected",
+                EventKind.ORDER_REJECTED,
                 f"{request.side.value} {request.qty:g} {request.symbol} rejected: {rejection}",
                 request.symbol,
             )
@@ -170,7 +169,7 @@ class Executor:
                 reject_reason=str(exc) or type(exc).__name__,
             )
             self.emit(
-                "order_unknown",
+                EventKind.ORDER_UNKNOWN,
                 f"no answer for {request.order_link_id} ({exc or 'timeout'}); asking the venue",
                 request.symbol,
             )
@@ -182,7 +181,7 @@ class Executor:
                 request.order_link_id, status=OrderStatus.REJECTED,
                 reject_code=exc.ret_code, reject_reason=exc.ret_msg,
             )
-            self.emit("order_rejected", f"{request.order_link_id}: {exc}", request.symbol)
+            self.emit(EventKind.ORDER_REJECTED, f"{request.order_link_id}: {exc}", request.symbol)
             return None
         self.last_round_trip_ms = (time.perf_counter() - sent) * 1000
         if answer.status not in FINAL_ORDER_STATUSES:
@@ -201,7 +200,9 @@ class Executor:
             try:
                 found = await self.exchange.order_by_link_id(answer.symbol, answer.order_link_id)
             except ExchangeError as exc:
-                self.emit("order_lookup_failed", f"{answer.order_link_id}: {exc}", answer.symbol)
+                self.emit(
+                    EventKind.ORDER_LOOKUP_FAILED, f"{answer.order_link_id}: {exc}", answer.symbol,
+                )
                 continue
             if found is not None:
                 answer = found
@@ -219,12 +220,12 @@ class Executor:
             try:
                 found = await self.exchange.order_by_link_id(symbol, order_link_id)
             except ExchangeError as exc:
-                self.emit("order_lookup_failed", f"{order_link_id}: {exc}", symbol)
+                self.emit(EventKind.ORDER_LOOKUP_FAILED, f"{order_link_id}: {exc}", symbol)
                 await self.sleep(self.rules.lookup_interval_s)
                 continue
             if found is not None:
                 self.emit(
-                    "order_resolved",
+                    EventKind.ORDER_RESOLVED,
                     f"{order_link_id} found on the venue: {found.status.value}", symbol,
                 )
                 return found
@@ -234,7 +235,7 @@ class Executor:
             order_link_id, status=OrderStatus.REJECTED,
             reject_reason="never reached the venue (not found by orderLinkId)",
         )
-        self.emit("order_not_placed", f"{order_link_id} was never placed", symbol)
+        self.emit(EventKind.ORDER_NOT_PLACED, f"{order_link_id} was never placed", symbol)
         return None
 
     async def record(self, order: Order) -> Order | None:
@@ -269,7 +270,7 @@ class Executor:
             await self.exchange.set_stop_loss(symbol, stop_loss)
         except ExchangeError as exc:
             text = f"{symbol}: stop-loss {stop_loss:g} refused: {exc}"
-            self.emit("stop_loss_failed", text, symbol)
+            self.emit(EventKind.STOP_LOSS_FAILED, text, symbol)
             return False
         return True
 
@@ -279,7 +280,7 @@ class Executor:
             order_link_id=self.link_ids.next("x"), symbol=symbol, side=side.opposite, qty=qty,
             order_type=OrderType.MARKET, reduce_only=True,
         )
-        self.emit("closing", f"closing {side.value} {qty:g} {symbol}: {reason}", symbol)
+        self.emit(EventKind.CLOSING, f"closing {side.value} {qty:g} {symbol}: {reason}", symbol)
         return await self.send(request)
 
     async def close_all(self) -> tuple[bool, dict[str, Order]]:
@@ -314,12 +315,12 @@ class Executor:
             results = await asyncio.gather(*jobs, return_exceptions=True)
             if isinstance(results[0], BaseException):
                 text = f"round {attempt}: cancel-all failed: {results[0]}"
-                self.emit("close_all_error", text, "")
+                self.emit(EventKind.CLOSE_ALL_ERROR, text, "")
             else:
                 cancelled = True
             for result in results[1:]:
                 if isinstance(result, BaseException):
-                    self.emit("close_all_error", f"round {attempt}: {result}", "")
+                    self.emit(EventKind.CLOSE_ALL_ERROR, f"round {attempt}: {result}", "")
                 elif isinstance(result, Order):
                     answers.append(result)
                     if result.filled_qty > 0:
@@ -328,7 +329,9 @@ class Executor:
         for answer in answers:
             await self.record(answer)
         if not flat:
-            self.emit("close_all_alert", "close all: the venue still reports open positions", "")
+            self.emit(
+                EventKind.CLOSE_ALL_ALERT, "close all: the venue still reports open positions", "",
+            )
         return flat, closes
 
     async def _journal_closes(self, requests: list[OrderRequest]) -> None:
@@ -345,14 +348,14 @@ class Executor:
         try:
             return [p for p in await self.exchange.positions() if p.qty > 0]
         except ExchangeError as exc:
-            self.emit("close_all_error", f"positions unavailable: {exc}", "")
+            self.emit(EventKind.CLOSE_ALL_ERROR, f"positions unavailable: {exc}", "")
             return None
 
     async def _open_orders(self) -> list[Order] | None:
         try:
             return await self.exchange.open_orders()
         except ExchangeError as exc:
-            self.emit("close_all_error", f"open orders unavailable: {exc}", "")
+            self.emit(EventKind.CLOSE_ALL_ERROR, f"open orders unavailable: {exc}", "")
             return None
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from densitytui.strategy.checks import RiskRules
+
 DAY_MS = 86_400_000
 STATE_VERSION = 1
 
@@ -25,21 +27,10 @@ def _day_name(day: int) -> str:
 
 
 @dataclass(slots=True)
-class SafetyRules:
-    """The `[risk]` numbers this module uses, as plain floats."""
-
-    max_drawdown_pct: float = 10.0
-    daily_loss_limit_pct: float = 5.0
-    stop_streak_count: int = 3
-    stop_streak_window_ms: int = 30 * 60_000
-    stop_streak_pause_ms: int = 30 * 60_000
-
-
-@dataclass(slots=True)
 class Safety:
     """What the entry checks and the kill switch need to remember across restarts."""
 
-    rules: SafetyRules
+    rules: RiskRules
     equity_peak: float = 0.0
     day: str = ""
     day_start_equity: float = 0.0

@@ -25,7 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from densitytui.model import Balance, BookSide, Density, Instrument, Position, Side, Signal
+from densitytui.model import (
+    Balance,
+    BookSide,
+    CheckOutcome,
+    Density,
+    Instrument,
+    Position,
+    Side,
+    Signal,
+)
 from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step, is_step_multiple
 
 if TYPE_CHECKING:
@@ -34,19 +43,14 @@ if TYPE_CHECKING:
 MINUTE_MS = 60_000
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    name: str
-    passed: bool
-    detail: str
-
-
 class RiskRules:
-    """The risk numbers in force, as plain numbers (fractions, not %; durations in ms)."""
+    """The risk numbers in force, as plain numbers (fractions, not %, but the kill switch's
+    `max_drawdown_pct`; durations in ms): the entry checks and the engine's `Safety` use these."""
 
     __slots__ = (
         "daily_loss_limit",
         "leverage",
+        "max_drawdown_pct",
         "max_entry_deviation",
         "max_position_exposure",
         "max_positions",
@@ -79,6 +83,7 @@ class RiskRules:
         stale_data_s: float = 30.0,
         min_stop_pct: float = 0.05,
         min_reward_risk: float = 0.0,
+        max_drawdown_pct: float = 10.0,
     ) -> None:
         self.max_positions = max_positions
         self.position_notional = position_notional_usdt
@@ -95,6 +100,8 @@ class RiskRules:
         self.stale_data_ms = round(stale_data_s * 1000)
         self.min_stop = min_stop_pct / 100.0
         self.min_reward_risk = min_reward_risk
+        # Kept in %: the kill switch compares the drawdown in % with it.
+        self.max_drawdown_pct = max_drawdown_pct
 
     @classmethod
     def from_config(cls, config: Config, symbol: str | None = None) -> RiskRules:
@@ -118,6 +125,7 @@ class RiskRules:
             stale_data_s=risk.stale_data_s,
             min_stop_pct=signals.min_stop_pct,
             min_reward_risk=signals.min_reward_risk,
+            max_drawdown_pct=risk.max_drawdown_pct,
         )
 
 
@@ -152,7 +160,7 @@ class EntryContext:
     densities: Sequence[Density] = ()
 
 
-def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
+def failed(results: Sequence[CheckOutcome]) -> list[CheckOutcome]:
     """The checks that block the entry."""
     return [result for result in results if not result.passed]
 
@@ -235,7 +243,7 @@ def open_exposure(positions: Sequence[Position]) -> float:
     )
 
 
-def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckResult]:
+def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckOutcome]:
     """Every check for entering `ctx.signal` with `qty`, in a fixed order (see the module doc)."""
     signal = ctx.signal
     symbol = signal.symbol
@@ -245,16 +253,16 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
     open_positions = [p for p in ctx.open_positions if p.closed_at is None]
     notional = qty * price
     return [
-        CheckResult(
+        CheckOutcome(
             "symbol_enabled", ctx.symbol_enabled,
             f"{symbol} enabled" if ctx.symbol_enabled else f"{symbol} disabled in config",
         ),
-        CheckResult(
+        CheckOutcome(
             "symbol_mover", ctx.is_mover,
             f"{symbol} is a mover" if ctx.is_mover else f"{symbol} is no longer a mover",
         ),
         _signal_fresh(ctx),
-        CheckResult(
+        CheckOutcome(
             "not_handled", not ctx.already_handled,
             "signal already handled" if ctx.already_handled else "signal not handled yet",
         ),
@@ -262,7 +270,7 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
         _no_position(symbol, open_positions),
         _stop_distance(signal, price, rules),
         _entry_deviation(signal, price, rules),
-        CheckResult(
+        CheckOutcome(
             "density_exists", ctx.density_exists,
             f"{signal.density_side.value} density {signal.density_price:.10g} "
             + ("still there" if ctx.density_exists else "gone"),
@@ -270,7 +278,7 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
         _available_balance(ctx, notional, rules),
         _qty_valid(qty, instrument),
         _stop_on_tick(signal.stop_loss, instrument.tick_size),
-        CheckResult(
+        CheckOutcome(
             "min_notional", notional >= instrument.min_notional - HAIR,
             f"notional {notional:.2f} {_cmp(notional >= instrument.min_notional - HAIR)} "
             f"min {instrument.min_notional:g} USDT",
@@ -282,19 +290,19 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
             "total_exposure", "total", open_exposure(open_positions) + notional,
             rules.max_total_exposure, equity,
         ),
-        CheckResult(
+        CheckOutcome(
             "min_balance", equity >= rules.min_balance,
             f"equity {equity:.2f} {_cmp(equity >= rules.min_balance)} "
             f"min {rules.min_balance:g} USDT",
         ),
-        CheckResult(
+        CheckOutcome(
             "book_valid", ctx.book_valid,
             "book valid" if ctx.book_valid else "book invalid (sequence gap or crossed)",
         ),
         _data_fresh(ctx.data_age_ms, rules),
         _daily_loss(ctx, rules),
         _stop_streak(ctx, rules),
-        CheckResult(
+        CheckOutcome(
             "entries_not_paused", not ctx.entries_paused,
             "entries paused by the trader" if ctx.entries_paused else "entries not paused",
         ),
@@ -304,13 +312,13 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckRes
 
 def reward_risk(
     signal: Signal, price: float, densities: Sequence[Density], min_ratio: float,
-) -> CheckResult:
+) -> CheckOutcome:
     """Room from `price` to the near edge of the nearest opposing density ahead, against
     `min_ratio` x the stop distance. A density straddling the price leaves no room; one
     wholly behind the price is not ahead. No opposing density: the room is open."""
     long = signal.side is Side.BUY
     if price <= 0.0:
-        return CheckResult("reward_risk", False, f"no current price ({price:g})")
+        return CheckOutcome("reward_risk", False, f"no current price ({price:g})")
     risk = abs(price - signal.stop_loss) / price
     needed = min_ratio * risk
     opposing = BookSide.ASK if long else BookSide.BID
@@ -332,13 +340,13 @@ def reward_risk(
         if ahead < room:
             nearest, room = density, ahead
     if nearest is None:
-        return CheckResult(
+        return CheckOutcome(
             "reward_risk", True,
             f"no {opposing.value} density ahead; stop {risk:.3%}, needed room "
             f"{min_ratio:g} x = {needed:.3%}",
         )
     passed = room >= needed - HAIR
-    return CheckResult(
+    return CheckOutcome(
         "reward_risk", passed,
         f"room {room:.3%} to {opposing.value} density {nearest.price:.10g} "
         f"{_cmp(passed)} {min_ratio:g} x stop {risk:.3%} = {needed:.3%}",
@@ -350,78 +358,78 @@ def _cmp(passed: bool) -> str:
     return ">=" if passed else "<"
 
 
-def _signal_fresh(ctx: EntryContext) -> CheckResult:
+def _signal_fresh(ctx: EntryContext) -> CheckOutcome:
     signal = ctx.signal
     age = ctx.now_ms - signal.created_at
     passed = age < signal.ttl_ms
     sign = "<" if passed else ">="
-    return CheckResult(
+    return CheckOutcome(
         "signal_fresh", passed, f"age {age / 1000:.1f} s {sign} ttl {signal.ttl_ms / 1000:g} s"
     )
 
 
-def _max_positions(count: int, rules: RiskRules) -> CheckResult:
+def _max_positions(count: int, rules: RiskRules) -> CheckOutcome:
     passed = count < rules.max_positions
     sign = "<" if passed else ">="
-    return CheckResult("max_positions", passed, f"open {count} {sign} max {rules.max_positions}")
+    return CheckOutcome("max_positions", passed, f"open {count} {sign} max {rules.max_positions}")
 
 
-def _no_position(symbol: str, positions: Sequence[Position]) -> CheckResult:
+def _no_position(symbol: str, positions: Sequence[Position]) -> CheckOutcome:
     held = [p for p in positions if p.symbol == symbol]
     if held:
         p = held[0]
-        return CheckResult(
+        return CheckOutcome(
             "no_position", False, f"{p.side.value} {p.qty:g} {symbol} already open",
         )
-    return CheckResult("no_position", True, f"no position on {symbol}")
+    return CheckOutcome("no_position", True, f"no position on {symbol}")
 
 
-def _stop_distance(signal: Signal, price: float, rules: RiskRules) -> CheckResult:
+def _stop_distance(signal: Signal, price: float, rules: RiskRules) -> CheckOutcome:
     stop = signal.stop_loss
     long = signal.side is Side.BUY
     where = "below" if long else "above"
     if price <= 0.0:
-        return CheckResult("stop_distance", False, f"no current price ({price:g})")
+        return CheckOutcome("stop_distance", False, f"no current price ({price:g})")
     distance = (price - stop) / price if long else (stop - price) / price
     if distance <= 0.0:
-        return CheckResult(
+        return CheckOutcome(
             "stop_distance", False, f"stop {stop:.10g} is not {where} price {price:.10g}"
         )
     passed = distance >= rules.min_stop - HAIR
-    return CheckResult(
+    return CheckOutcome(
         "stop_distance", passed,
         f"stop {stop:.10g} is {distance:.3%} {where} price {price:.10g} {_cmp(passed)} "
         f"min {rules.min_stop:.3%}",
     )
 
 
-def _entry_deviation(signal: Signal, price: float, rules: RiskRules) -> CheckResult:
+def _entry_deviation(signal: Signal, price: float, rules: RiskRules) -> CheckOutcome:
     if price <= 0.0:
-        return CheckResult("entry_deviation", False, f"no current price ({price:g})")
+        return CheckOutcome("entry_deviation", False, f"no current price ({price:g})")
     deviation = abs(signal.entry_price - price) / price
     passed = deviation <= rules.max_entry_deviation + HAIR
     sign = "<=" if passed else ">"
-    return CheckResult(
+    return CheckOutcome(
         "entry_deviation", passed,
         f"entry {signal.entry_price:.10g} is {deviation:.3%} from price {price:.10g} {sign} "
         f"max {rules.max_entry_deviation:.3%}",
     )
 
 
-def _available_balance(ctx: EntryContext, notional: float, rules: RiskRules) -> CheckResult:
+def _available_balance(ctx: EntryContext, notional: float, rules: RiskRules) -> CheckOutcome:
     """Margin at the configured leverage plus the taker fee of both legs (conservative: the
     exchange's order cost adds the closing fee too)."""
     needed = notional / rules.leverage + 2.0 * notional * ctx.fee_rate
     available = ctx.balance.available
     passed = available >= needed
-    return CheckResult(
+    return CheckOutcome(
         "available_balance", passed,
         f"available {available:.2f} {_cmp(passed)} needed {needed:.2f} USDT "
         f"(margin at {rules.leverage:g}x + fees)",
     )
 
 
-def _qty_valid(qty: float, instrument: Instrument) -> CheckResult:
+def _qty_valid(qty: float, instrument: Instrument) -> CheckOutcome:
     step = instrument.qty_step
     problems = []
     if qty <= 0.0:
@@ -434,60 +442,60 @@ def _qty_valid(qty: float, instrument: Instrument) -> CheckResult:
         if 0.0 < instrument.max_market_qty < qty:
             problems.append(f"qty {qty:g} > max market qty {instrument.max_market_qty:g}")
     if problems:
-        return CheckResult("qty_valid", False, "; ".join(problems))
-    return CheckResult(
+        return CheckOutcome("qty_valid", False, "; ".join(problems))
+    return CheckOutcome(
         "qty_valid", True, f"qty {qty:g} >= min {instrument.min_qty:g}, multiple of step {step:g}"
     )
 
 
-def _stop_on_tick(stop: float, tick: float) -> CheckResult:
+def _stop_on_tick(stop: float, tick: float) -> CheckOutcome:
     passed = tick > 0.0 and is_step_multiple(stop, tick)
-    return CheckResult(
+    return CheckOutcome(
         "stop_on_tick", passed,
         f"stop {stop!r} {'is' if passed else 'is not'} a multiple of tick {tick:g}",
     )
 
 
-def _exposure(name: str, what: str, notional: float, limit: float, equity: float) -> CheckResult:
+def _exposure(name: str, what: str, notional: float, limit: float, equity: float) -> CheckOutcome:
     cap = limit * equity
     passed = equity > 0.0 and notional <= cap + HAIR
     share = notional / equity if equity > 0.0 else float("inf")
     sign = "<=" if passed else ">"
-    return CheckResult(
+    return CheckOutcome(
         name, passed,
         f"{what} {notional:.2f} USDT = {share:.2%} of equity {equity:.2f} {sign} max {limit:.0%}",
     )
 
 
-def _data_fresh(age_ms: int, rules: RiskRules) -> CheckResult:
+def _data_fresh(age_ms: int, rules: RiskRules) -> CheckOutcome:
     passed = age_ms <= rules.stale_data_ms
     sign = "<=" if passed else ">"
-    return CheckResult(
+    return CheckOutcome(
         "data_fresh", passed,
         f"market data {age_ms / 1000:.1f} s old {sign} stale after "
         f"{rules.stale_data_ms / 1000:g} s",
     )
 
 
-def _daily_loss(ctx: EntryContext, rules: RiskRules) -> CheckResult:
+def _daily_loss(ctx: EntryContext, rules: RiskRules) -> CheckOutcome:
     """The day's realized loss reaching daily_loss_limit_pct of the day's starting equity
     blocks entries until the next UTC day (the engine resets both figures at midnight)."""
     loss = max(0.0, -ctx.day_realized_pnl)
     limit = rules.daily_loss_limit * ctx.day_start_equity
     passed = loss < limit - HAIR
     sign = "<" if passed else ">="
-    return CheckResult(
+    return CheckOutcome(
         "daily_loss", passed,
         f"day's loss {loss:.2f} {sign} limit {limit:.2f} USDT "
         f"({rules.daily_loss_limit:.0%} of {ctx.day_start_equity:.2f})",
     )
 
 
-def _stop_streak(ctx: EntryContext, rules: RiskRules) -> CheckResult:
+def _stop_streak(ctx: EntryContext, rules: RiskRules) -> CheckOutcome:
     until = streak_paused_until(ctx.recent_stop_times_ms, rules)
     window_min = rules.stop_streak_window_ms / MINUTE_MS
     if until is not None and ctx.now_ms < until:
-        return CheckResult(
+        return CheckOutcome(
             "stop_streak", False,
             f"{rules.stop_streak_count} stops within {window_min:g} min: paused for "
             f"{(until - ctx.now_ms) / MINUTE_MS:.1f} more min",
@@ -495,7 +503,7 @@ def _stop_streak(ctx: EntryContext, rules: RiskRules) -> CheckResult:
     recent = sum(
         1 for t in ctx.recent_stop_times_ms if ctx.now_ms - t <= rules.stop_streak_window_ms
     )
-    return CheckResult(
+    return CheckOutcome(
         "stop_streak", True,
         f"{recent} stops in the last {window_min:g} min, pause at {rules.stop_streak_count}",
     )

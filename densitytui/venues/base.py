@@ -8,8 +8,9 @@ calls raise typed errors that carry Bybit's retCode and message where one applie
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from densitytui.model import (
     Balance,
@@ -21,6 +22,7 @@ from densitytui.model import (
     OrderRequest,
     Position,
     Ticker,
+    Trade,
 )
 
 # Bybit retCodes that the engine and the paper broker name (../shared/bybit/PROTOCOL.md).
@@ -176,3 +178,74 @@ class Venue:
     name: str
     market: MarketData
     exchange: Exchange
+
+
+# ---- what some venue parts can do beyond the interfaces (probed once by the engine)
+
+
+@runtime_checkable
+class TradeSink(Protocol):
+    """A paper account fed by the public stream: trades trigger its stops, marks its
+    liquidations. Bybit accounts need no feeding."""
+
+    def on_trade(self, trade: Trade) -> None: ...
+
+
+@runtime_checkable
+class PriceSink(Protocol):
+    """A paper account that takes the prices of a trade message in order, as `on_trade` of
+    each, without the `Trade` objects (a replay feeds it every trade)."""
+
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None: ...
+
+
+@runtime_checkable
+class FrameRuns(Protocol):
+    """A feed that hands its frames out in runs, each a plain iterator (a replay): no await
+    per frame."""
+
+    def runs(self) -> AsyncIterator[Iterator[bytes]]: ...
+
+
+@runtime_checkable
+class Resyncable(Protocol):
+    """A stream that heals a book by asking for a fresh snapshot (Bybit resubscribes)."""
+
+    async def resync(self, symbols: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class ReportsProblems(Protocol):
+    """A venue part that can say what is wrong with it in one line (None when nothing is)."""
+
+    @property
+    def problem(self) -> str | None: ...
+
+
+@runtime_checkable
+class ReportsStaleness(Protocol):
+    @property
+    def stale(self) -> bool: ...
+
+
+@runtime_checkable
+class QueuedUpdates(Protocol):
+    """A paper account whose updates wait in a queue until the engine takes them: a trade it
+    was fed needs the engine to settle only when it queued one (a stop filled)."""
+
+    @property
+    def pending_updates(self) -> int: ...
+
+
+@runtime_checkable
+class MarkSink(Protocol):
+    def on_mark(self, symbol: str, mark_price: float, ts: int) -> None: ...
+
+
+@runtime_checkable
+class StatefulAccount(Protocol):
+    """A paper account whose balance and positions the engine keeps in the store."""
+
+    def export_state(self) -> dict[str, Any]: ...
+
+    def restore_state(self, state: dict[str, Any]) -> None: ...

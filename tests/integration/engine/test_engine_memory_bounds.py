@@ -21,7 +21,7 @@ async def test_what_the_engine_remembers_stays_bounded(tmp_path: Path) -> None:
     async with engine_rig(make_config(tmp_path / "e.db")) as rig:
         await rig.until(lambda: "opened" in rig.kinds(), "a first entry")
         engine = rig.engine
-        assert engine.handled and engine._signal_keys
+        assert engine.handled and engine.feed.signal_keys
         first_signal = next(iter(engine.handled))
         for n in range(3 * HANDLED_SIGNALS_KEPT):
             engine.handled.add(f"later-{n}")
@@ -29,10 +29,10 @@ async def test_what_the_engine_remembers_stays_bounded(tmp_path: Path) -> None:
         assert first_signal not in engine.handled
         assert f"later-{3 * HANDLED_SIGNALS_KEPT - 1}" in engine.handled
 
-        symbol, known = next(iter(engine._signal_keys.items()))
+        symbol, known = next(iter(engine.feed.signal_keys.items()))
         for density_id in range(10**6, 10**6 + 3 * SIGNALED_DENSITIES_KEPT):
             known.add((SignalKind.BOUNCE, density_id))
-        assert len(engine._signal_keys[symbol]) == SIGNALED_DENSITIES_KEPT
+        assert len(engine.feed.signal_keys[symbol]) == SIGNALED_DENSITIES_KEPT
         assert (SignalKind.BOUNCE, 10**6 + 3 * SIGNALED_DENSITIES_KEPT - 1) in known
 
         latency = engine.executor.latency

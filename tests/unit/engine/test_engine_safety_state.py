@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from densitytui.engine.safety import Safety, SafetyRules, utc_day
+from densitytui.engine.safety import Safety, utc_day
+from densitytui.strategy.checks import RiskRules
 
 DAY = 86_400_000
 T0 = 1_723_161_240_000  # 2024-08-08 23:54 UTC
 
 
 def test_drawdown_beyond_the_limit_from_the_peak_fires() -> None:
-    safety = Safety(SafetyRules(max_drawdown_pct=10.0))
+    safety = Safety(RiskRules(max_drawdown_pct=10.0))
     assert safety.on_equity(1000.0, T0) is False
     assert safety.on_equity(1200.0, T0 + 1) is False
     assert safety.on_equity(1080.0, T0 + 2) is False  # exactly 10 %: not beyond
@@ -21,7 +22,7 @@ def test_drawdown_beyond_the_limit_from_the_peak_fires() -> None:
 
 
 def test_the_day_starts_at_utc_midnight_with_that_equity() -> None:
-    safety = Safety(SafetyRules())
+    safety = Safety(RiskRules())
     safety.on_equity(1000.0, T0)
     assert (safety.day, safety.day_start_equity) == ("2024-08-08", 1000.0)
     safety.on_closed(-12.5, "stop_loss", T0 + 1)
@@ -36,7 +37,7 @@ def test_the_day_starts_at_utc_midnight_with_that_equity() -> None:
 
 
 def test_only_stop_losses_within_window_and_pause_are_remembered() -> None:
-    rules = SafetyRules(stop_streak_window_ms=30 * 60_000, stop_streak_pause_ms=30 * 60_000)
+    rules = RiskRules(stop_streak_window_min=30.0, stop_streak_pause_min=30.0)
     safety = Safety(rules)
     safety.on_closed(-1.0, "stop_loss", T0)
     safety.on_closed(-1.0, "velocity_fade", T0 + 1)
@@ -47,15 +48,15 @@ def test_only_stop_losses_within_window_and_pause_are_remembered() -> None:
 
 
 def test_state_round_trips_through_json_and_a_bad_one_is_ignored() -> None:
-    safety = Safety(SafetyRules())
+    safety = Safety(RiskRules())
     safety.on_equity(1000.0, T0)
     safety.on_equity(950.0, T0 + 1)
     safety.on_closed(-50.0, "stop_loss", T0 + 2)
     safety.killed_at = T0 + 3
-    restored = Safety(SafetyRules())
+    restored = Safety(RiskRules())
     restored.restore(json.loads(json.dumps(safety.to_state())))
     assert restored.to_state() == safety.to_state()
-    untouched = Safety(SafetyRules())
+    untouched = Safety(RiskRules())
     untouched.restore({"version": 99, "equity_peak": 5.0})
     untouched.restore("garbage")
     assert untouched.equity_peak == 0.0 and untouched.killed_at is None

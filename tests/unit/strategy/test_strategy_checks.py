@@ -7,9 +7,17 @@ from dataclasses import replace
 import pytest
 
 from densitytui.config import parse_config
-from densitytui.model import Balance, BookSide, Instrument, Position, Side, Signal, SignalKind
+from densitytui.model import (
+    Balance,
+    BookSide,
+    CheckOutcome,
+    Instrument,
+    Position,
+    Side,
+    Signal,
+    SignalKind,
+)
 from densitytui.strategy.checks import (
-    CheckResult,
     EntryContext,
     RiskRules,
     failed,
@@ -60,7 +68,7 @@ def context(**changes: object) -> EntryContext:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def check(name: str, ctx: EntryContext, qty: float = 0.1, rules: RiskRules = RULES) -> CheckResult:
+def check(name: str, ctx: EntryContext, qty: float = 0.1, rules: RiskRules = RULES) -> CheckOutcome:
     results = run_checks(ctx, qty, rules)
     assert [r.name for r in results] == NAMES
     [result] = [r for r in results if r.name == name]
@@ -359,7 +367,7 @@ def test_reward_risk_needs_room_to_the_nearest_opposing_density(long: bool) -> N
     sig = replace(sig, density_id=1)
     sign = 1 if long else -1
 
-    def at(edge: float, far: float) -> CheckResult:
+    def at(edge: float, far: float) -> CheckOutcome:
         low, high = sorted((100.0 + sign * edge, 100.0 + sign * far))
         return check("reward_risk", context(signal=sig, densities=[wall(opposing, low, high)]))
 

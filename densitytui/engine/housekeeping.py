@@ -1,0 +1,180 @@
+"""What the engine does about once a second: signals' TTL, the balance and the kill switch,
+reconciliation, the movers list, books to resync, the market history to store.
+
+It runs every `HOUSEKEEPING_MS` of venue time from the feed loop, and of wall time from a timer
+when no data arrives (a stalled feed must still be noticed). It owns the account's balance and
+the movers watched, which the entries and the snapshot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from densitytui.engine.events import Emit, EventKind
+from densitytui.engine.journal import Journal, JournalError
+from densitytui.engine.safety import DAY_MS
+from densitytui.market.movers import Movers, diff_movers, select_movers
+from densitytui.model import Balance, Instrument
+from densitytui.venues.base import ExchangeError, Resyncable, Venue
+
+if TYPE_CHECKING:
+    from densitytui.config import Config
+    from densitytui.engine.entries import EntryDesk
+    from densitytui.engine.execution import Executor
+    from densitytui.engine.feed import MarketFeed
+    from densitytui.engine.positions import PositionBook
+    from densitytui.engine.risk import RiskGate
+    from densitytui.market.engine import MarketEngine
+
+HOUSEKEEPING_MS = 1000
+
+
+class Housekeeper:
+    """The engine's periodic work (see the module doc)."""
+
+    def __init__(
+        self,
+        config: Config,
+        venue: Venue,
+        journal: Journal,
+        market: MarketEngine,
+        feed: MarketFeed,
+        desk: EntryDesk,
+        positions: PositionBook,
+        executor: Executor,
+        gate: RiskGate,
+        emit: Emit,
+        *,
+        clock_ms: Callable[[], int],
+        instruments: dict[str, Instrument],
+        save_state: Callable[[], Awaitable[None]],
+        close_all: Callable[[], Awaitable[None]],
+        store_failed: Callable[[Exception], None],
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.exchange = venue.exchange
+        self.journal = journal
+        self.market = market
+        self.feed = feed
+        self.desk = desk
+        self.positions = positions
+        self.executor = executor
+        self.gate = gate
+        self.emit = emit
+        self.clock_ms = clock_ms
+        self.instruments = instruments
+        self.save_state = save_state
+        self.close_all = close_all
+        self.store_failed = store_failed
+        self.balance: Balance | None = None
+        self.movers: Movers | None = None
+        self.watched: set[str] = set()
+        self.next_reconcile = 0
+        self._next_movers = 0
+        self._next_prune = 0
+
+    async def run_once(self, now: int) -> None:
+        try:
+            await self.desk.expire(now)
+            await self.refresh_balance(now)
+            if now >= self.next_reconcile:
+                await self.reconcile(now)
+            if now >= self._next_movers:
+                await self.refresh_movers()
+            for symbol in self.market.take_resync_requests():
+                await self._resubscribe(symbol)
+            await self.store_market_history(now)
+        except JournalError as exc:
+            self.store_failed(exc)
+        except ExchangeError as exc:
+            self.emit(EventKind.VENUE_ERROR, f"housekeeping: {exc}", "")
+
+    async def store_market_history(self, now: int) -> None:
+        """Density events in one batch per round; history beyond its retention pruned once a
+        day."""
+        events, self.feed.density_events = self.feed.density_events, []
+        await self.journal.add_density_events(events)
+        if now >= self._next_prune:
+            self._next_prune = now + DAY_MS
+            await self.journal.prune(now)
+
+    async def refresh_balance(self, now: int) -> None:
+        """The balance from the venue; the kill switch fires on the drawdown from the peak."""
+        self.balance = await self.exchange.balance()
+        safety = self.gate.safety
+        if safety.on_equity(self.balance.equity, now) and safety.killed_at is None:
+            safety.killed_at = now
+            await self.save_state()
+            self.emit(
+                EventKind.KILL_SWITCH,
+                f"equity {self.balance.equity:.2f} is "
+                f"{safety.drawdown_pct(self.balance.equity):.1f}% below its peak "
+                f"{safety.equity_peak:.2f}: closing everything",
+                "",
+            )
+            await self.close_all()
+
+    async def reconcile(self, now: int) -> None:
+        """Positions and stop-losses as the venue has them; open orders resolved by id."""
+        self.next_reconcile = now + round(self.config.engine.reconcile_s * 1000)
+        try:
+            venue_positions = await self.exchange.positions()
+        except ExchangeError as exc:
+            self.emit(EventKind.RECONCILE_SKIPPED, f"positions unavailable: {exc}", "")
+            return
+        await self.positions.reconcile(venue_positions, now)
+        await self._resolve_orders()
+
+    async def _resolve_orders(self) -> None:
+        for order in await self.journal.open_orders(self.exchange.name):
+            if order.symbol in self.positions.busy:
+                continue
+            try:
+                found = await self.exchange.order_by_link_id(order.symbol, order.order_link_id)
+            except ExchangeError:
+                continue
+            if found is not None:
+                await self.executor.record(found)
+            else:
+                self.positions.spawn(self.executor.resolve(order.symbol, order.order_link_id))
+
+    async def refresh_movers(self) -> None:
+        """The movers again; subscribe to new ones, drop those gone unless a position is open."""
+        self._next_movers = self.clock_ms() + round(self.config.movers.refresh_s * 1000)
+        tickers = await self.venue.market.tickers()
+        movers = select_movers(self.instruments.values(), tickers, self.config.movers)
+        held = set(self.positions.trades)
+        diff = diff_movers(self.watched, movers.symbols | held, held)
+        self.movers = movers
+        if diff.added:
+            await self.venue.market.subscribe(sorted(diff.added))
+        if diff.removed:
+            await self.venue.market.unsubscribe(sorted(diff.removed))
+            for symbol in diff.removed:
+                self.market.forget(symbol)
+                self.feed.forget(symbol)
+        self.watched = (self.watched | diff.added) - diff.removed
+        # The configured leverage is set as a symbol starts being watched, so that no entry
+        # waits for it; an entry on a symbol not ready yet sets it first.
+        for symbol in sorted(diff.added - self.desk.leverage_set):
+            await self.desk.ensure_leverage(symbol)
+        if diff.added or diff.removed:
+            self.emit(
+                EventKind.MOVERS,
+                f"watching {len(self.watched)}: +{len(diff.added)} -{len(diff.removed)}",
+                "",
+            )
+
+    async def _resubscribe(self, symbol: str) -> None:
+        """A gapped or crossed book heals from the stream's next snapshot, never from REST."""
+        market = self.venue.market
+        if isinstance(market, Resyncable):
+            await market.resync([symbol])
+        else:
+            await market.unsubscribe([symbol])
+            await market.subscribe([symbol])
+        self.emit(
+            EventKind.RESYNC, f"{symbol}: book invalid, resubscribed for a fresh snapshot", symbol,
+        )
