@@ -8,6 +8,10 @@ Definitions (all from closed trades; PnL is after fees, in USDT):
   The summary of the whole run ("all") takes it on equity marked to market instead (open
   positions at their mark, sampled through the run: `run.py`), so a loss still open counts; the
   groups by kind and symbol have closed trades only.
+- MAE / MFE: maximum adverse / favourable excursion of a trade, in % of its entry price: how
+  far the prices the position saw (its fills, and the recorded prints from its fill's arrival
+  to its close) went against it and for it; per trade, their means and the worst MAE and best
+  MFE of a group.
 - expectancy: mean PnL per trade; fee drag: fees in % of the entry notional (per trade, and
   the whole run's fees over the notional it entered); hold: seconds from entry to exit.
 - funding: what open positions paid (positive) or earned at 00:00, 08:00 and 16:00 UTC at
@@ -117,6 +121,8 @@ def summarize(trades: list[TradeRow], starting_balance: float, span_ms: int) -> 
             max_dd = peak - equity
             max_dd_pct = max_dd / peak * 100 if peak > 0 else 0.0
     n = len(pnls)
+    maes = [t.mae_pct for t in trades if t.mae_pct is not None]
+    mfes = [t.mfe_pct for t in trades if t.mfe_pct is not None]
     sharpe = None
     if n >= 2:
         mean = sum(pnls) / n
@@ -142,6 +148,10 @@ def summarize(trades: list[TradeRow], starting_balance: float, span_ms: int) -> 
         "fee_drag_pct": _round(fees_total / entered * 100, 4) if entered > 0 else None,
         "avg_hold_s": _round(sum(t.exit_time - t.entry_time for t in trades) / n / 1000, 3)
         if n else None,
+        "avg_mae_pct": _round(sum(maes) / len(maes), 4) if maes else None,
+        "avg_mfe_pct": _round(sum(mfes) / len(mfes), 4) if mfes else None,
+        "max_mae_pct": _round(max(maes), 4) if maes else None,
+        "max_mfe_pct": _round(max(mfes), 4) if mfes else None,
     }
 
 
@@ -188,6 +198,8 @@ def trade_dict(trade: TradeRow) -> dict[str, Any]:
         "hold_s": _round((trade.exit_time - trade.entry_time) / 1000, 3),
         "pnl_pct": _round(trade.pnl / notional * 100, 4) if notional > 0 else None,
         "fee_drag_pct": _round(trade.fees / notional * 100, 4) if notional > 0 else None,
+        "mae_pct": _round(trade.mae_pct, 4),
+        "mfe_pct": _round(trade.mfe_pct, 4),
     }
 
 
@@ -365,8 +377,8 @@ def _fmt(value: Any) -> str:
 
 SUMMARY_KEYS = (
     "trades", "win_rate_pct", "net_pnl", "fees", "fee_drag_pct", "expectancy", "profit_factor",
-    "avg_win", "avg_loss", "avg_hold_s", "max_drawdown", "max_drawdown_pct", "sharpe_per_trade",
-    "exposure_pct",
+    "avg_win", "avg_loss", "avg_hold_s", "avg_mae_pct", "avg_mfe_pct", "max_drawdown",
+    "max_drawdown_pct", "sharpe_per_trade", "exposure_pct",
 )
 
 
@@ -436,13 +448,15 @@ def render_text(result: BacktestResult) -> str:
     else:
         out.append(
             f"  {'entry time':<24} {'exit time':<24} {'symbol':<10} {'kind':<9} {'side':<5} "
-            f"{'qty':>10} {'entry':>12} {'exit':>12} {'exit reason':<18} {'pnl':>10} {'fees':>9}"
+            f"{'qty':>10} {'entry':>12} {'exit':>12} {'exit reason':<18} {'pnl':>10} {'fees':>9} "
+            f"{'mae %':>8} {'mfe %':>8}"
         )
         for t in result.trades:
             out.append(
                 f"  {stamp(t.entry_time):<24} {stamp(t.exit_time):<24} {t.symbol:<10} "
                 f"{t.kind:<9} {t.side:<5} {t.qty:>10g} {t.entry_price:>12g} {t.exit_price:>12g} "
-                f"{t.exit_reason:<18} {t.pnl:>10.4f} {t.fees:>9.4f}"
+                f"{t.exit_reason:<18} {t.pnl:>10.4f} {t.fees:>9.4f} "
+                f"{_fmt(_round(t.mae_pct, 4)):>8} {_fmt(_round(t.mfe_pct, 4)):>8}"
             )
     if result.open_positions:
         out.append("")
@@ -470,7 +484,7 @@ def render_text(result: BacktestResult) -> str:
 
 CSV_FIELDS = (
     "entry_time", "exit_time", "symbol", "kind", "side", "qty", "entry_price", "exit_price",
-    "exit_reason", "pnl", "fees", "hold_s", "pnl_pct", "fee_drag_pct",
+    "exit_reason", "pnl", "fees", "hold_s", "pnl_pct", "fee_drag_pct", "mae_pct", "mfe_pct",
 )
 
 

@@ -29,7 +29,7 @@ from densitytui.config import Config
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
 from densitytui.market.engine import MarketEngine
-from densitytui.model import AppEvent, Instrument, TradingMode
+from densitytui.model import AppEvent, Instrument, Side, TradingMode
 from densitytui.storage import Store
 from densitytui.storage.url import parse_store_url
 from densitytui.venues.base import Venue
@@ -60,6 +60,10 @@ class TradeRow:
     pnl: float
     fees: float
     signal_id: str
+    # Maximum adverse and favourable excursion, % of the entry price (>= 0): how far the
+    # prices the position saw went against it and for it (None when the account kept none).
+    mae_pct: float | None = None
+    mfe_pct: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,7 @@ async def replay_engine(
         config, listed, replay.fill_book, replay.now_ms, name=VENUE, mark_book_for=market.book,
         exchange_books=replay,
         request_delay_ms=settings.feed_latency_ms + settings.latency_ms,
+        keep_excursions=True,
     )
     return engine_type(
         config, Venue(VENUE, replay, broker), journal, clock_ms=replay.now_ms, market=market,
@@ -250,7 +255,7 @@ async def _run(
         sample()
         left = [p for p in await broker.positions() if p.qty > 0]
         await engine.stop()
-        trades, signals, decisions, refusals = await _read_back(store)
+        trades, signals, decisions, refusals = await _read_back(store, broker.excursions or {})
     finally:
         await engine.stop()
         await replay.close()
@@ -295,13 +300,21 @@ async def _run(
 
 
 async def _read_back(
-    store: Store,
+    store: Store, excursions: dict[tuple[str, int], tuple[float, float]],
 ) -> tuple[list[TradeRow], dict[str, int], dict[str, int], dict[str, int]]:
     positions = await store.closed_positions(limit=ALL_ROWS, venue=VENUE)
     signals = {s.id: s for s in await store.recent_signals(limit=ALL_ROWS)}
     trades = []
     for p in positions:
         signal = signals.get(p.signal_id)
+        seen = excursions.get((p.symbol, p.opened_at))
+        mae = mfe = None
+        if seen is not None and p.entry_price > 0:
+            low, high = seen
+            down = (p.entry_price - low) / p.entry_price * 100
+            up = (high - p.entry_price) / p.entry_price * 100
+            mae, mfe = (down, up) if p.side is Side.BUY else (up, down)
+            mae, mfe = max(mae, 0.0), max(mfe, 0.0)
         trades.append(TradeRow(
             symbol=p.symbol,
             kind=signal.kind.value if signal else "adopted",
@@ -315,6 +328,8 @@ async def _read_back(
             pnl=p.realized_pnl,
             fees=p.fees,
             signal_id=p.signal_id,
+            mae_pct=mae,
+            mfe_pct=mfe,
         ))
     trades.sort(key=lambda t: (t.entry_time, t.exit_time, t.symbol, t.signal_id))
     kinds = Counter(s.kind.value for s in signals.values())

@@ -72,6 +72,9 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   exchange had there), never waiting for a book to heal; each such fill is listed in
   `stops_at_print`. The position keeps showing its stop meanwhile; the closing order's
   `created_at` is the trigger time, so a late close says how late it was.
+- With `keep_excursions` (backtests) the account remembers, for each closed position, the
+  lowest and highest price it saw: its fills, and the prints from its fill's arrival to its
+  close (`excursions`, for MAE and MFE).
 - Requests take `request_delay_ms` of the broker's clock to reach the exchange (a replay's
   feed plus order latency; 0 elsewhere). A position exists on the exchange from its fill's
   arrival (`live_from`): no earlier trade triggers its stop. A stop-loss change waits on its
@@ -204,6 +207,9 @@ class _Holding:
     live_from: int = 0
     # A stop-loss change on its way to the exchange: (the new stop, when it arrives).
     pending_stop: tuple[float | None, int] | None = None
+    # The lowest and highest price the position has seen (fills, and prints from live_from).
+    low: float = math.inf
+    high: float = -math.inf
     # When the stop triggered, while its close waits for the book to fill it.
     stop_triggered_at: int | None = None
     # Price PnL of what was closed (capped at the margin it freed), before fees.
@@ -266,6 +272,7 @@ class PaperBroker(Exchange):
         funding_rate_pct: float = 0.0,
         exchange_books: ExchangeBooks | None = None,
         request_delay_ms: int = 0,
+        keep_excursions: bool = False,
     ) -> None:
         self.name = name
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
@@ -283,6 +290,11 @@ class PaperBroker(Exchange):
         self.stops_at_print: list[tuple[int, str, float]] = []
         # (arrival time, symbol, stop) of each stop change the exchange refused on arrival.
         self.stops_refused: list[tuple[int, str, float]] = []
+        # With `keep_excursions` (a backtest's MAE/MFE): (symbol, opened at) of each closed
+        # position -> (lowest, highest) price it saw.
+        self.excursions: dict[tuple[str, int], tuple[float, float]] | None = (
+            {} if keep_excursions else None
+        )
         self._fee_rate = taker_fee_pct / 100
         self._default_leverage = leverage
         self._mark_max_age_ms = mark_max_age_ms
@@ -315,6 +327,7 @@ class PaperBroker(Exchange):
         mark_book_for: BookLookup | None = None,
         exchange_books: ExchangeBooks | None = None,
         request_delay_ms: int = 0,
+        keep_excursions: bool = False,
     ) -> PaperBroker:
         """Starting balance, fee and orders remembered from `[paper]`; default leverage, and the
         age after which a mark price is too old to use (market data is stale), from `[risk]`."""
@@ -332,6 +345,7 @@ class PaperBroker(Exchange):
             funding_rate_pct=config.paper.funding_rate_pct,
             exchange_books=exchange_books,
             request_delay_ms=request_delay_ms,
+            keep_excursions=keep_excursions,
         )
 
     # ---- funding
@@ -637,6 +651,8 @@ class PaperBroker(Exchange):
         grid = self._grids[symbol]
         closed = None
         if holding is not None and holding.side is not side:
+            holding.low = min(holding.low, price)
+            holding.high = max(holding.high, price)
             closing = min(steps, holding.steps)
             share = closing / holding.steps
             margin = holding.margin * share
@@ -651,9 +667,7 @@ class PaperBroker(Exchange):
             holding.reserve -= reserve
             holding.steps -= closing
             if holding.steps == 0:
-                del self._holdings[symbol]
-                if self._exchange_books is not None:
-                    self._exchange_books.unwatch(symbol)
+                self._gone(holding)
                 closed = self._position(holding, closed_at=now, exit_price=price, reason=reason)
             steps -= closing
             fee -= closing_fee
@@ -676,6 +690,8 @@ class PaperBroker(Exchange):
                 opened_at=now,
                 fees=fee,
                 live_from=now + self._request_delay_ms,
+                low=price,
+                high=price,
             )
             if self._exchange_books is not None:
                 self._exchange_books.watch(symbol)
@@ -686,7 +702,17 @@ class PaperBroker(Exchange):
             holding.margin += notional / holding.leverage
             holding.reserve += notional * self._fee_rate
             holding.fees += fee
+            holding.low = min(holding.low, price)
+            holding.high = max(holding.high, price)
         return closed
+
+    def _gone(self, holding: _Holding) -> None:
+        """A position closed: forget it, and keep the prices it saw when asked to."""
+        del self._holdings[holding.symbol]
+        if self._exchange_books is not None:
+            self._exchange_books.unwatch(holding.symbol)
+        if self.excursions is not None:
+            self.excursions[holding.symbol, holding.opened_at] = (holding.low, holding.high)
 
     # ---- trades and marks: stops and liquidation
 
@@ -723,6 +749,11 @@ class PaperBroker(Exchange):
         holding = self._holdings.get(symbol)
         if holding is None or self._closed:
             return
+        if now >= holding.live_from:
+            if price < holding.low:
+                holding.low = price
+            if price > holding.high:
+                holding.high = price
         stop = holding.stop_loss
         if holding.stop_triggered_at is None and stop is not None and now >= holding.live_from:
             crossed = price <= stop if holding.side is Side.BUY else price >= stop
@@ -769,9 +800,9 @@ class PaperBroker(Exchange):
         self._wallet -= holding.margin + holding.reserve
         holding.realized -= holding.margin
         holding.fees += fee
-        del self._holdings[holding.symbol]
-        if self._exchange_books is not None:
-            self._exchange_books.unwatch(holding.symbol)
+        holding.low = min(holding.low, price)
+        holding.high = max(holding.high, price)
+        self._gone(holding)
         self._publish(self._execution(order, price, order.qty, fee, now))
         order.filled_qty = order.qty
         order.avg_price = price
