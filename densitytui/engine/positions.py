@@ -62,6 +62,9 @@ class OpenTrade:
     last_exit_check: int = 0
     # Clock time from which the engine knows the entry's fill: no exit is judged before it.
     known_at: int = 0
+    # The signal's (entry price, stop) while the stop waits to be re-anchored to the fill:
+    # the engine cannot move it before it knows the fill (`known_at`).
+    reanchor_from: tuple[float, float] | None = None
 
     @property
     def symbol(self) -> str:
@@ -200,17 +203,20 @@ class PositionBook:
         )
         if not position.protected:
             await self.protect(trade, signal.stop_loss)
+        elif self.answer_after_ms > 0:
+            # A lockstep replay answered at once: the move waits until the fill is known.
+            trade.reanchor_from = (signal.entry_price, signal.stop_loss)
         else:
-            await self._reanchor(trade, signal)
+            await self._reanchor(trade, signal.entry_price, signal.stop_loss)
 
-    async def _reanchor(self, trade: OpenTrade, signal: Signal) -> None:
+    async def _reanchor(self, trade: OpenTrade, signal_price: float, signal_stop: float) -> None:
         """Move the stop-loss set from the signal's price to the same distance from the fill."""
         instrument = self.instruments.get(trade.symbol)
         position = trade.position
-        if instrument is None or position.stop_loss is None:
+        if instrument is None or position.stop_loss is None or trade.breakeven:
             return
         stop = reanchored_stop(
-            position.side, signal.entry_price, signal.stop_loss, position.entry_price,
+            position.side, signal_price, signal_stop, position.entry_price,
             instrument.tick_size, self.rules_of(trade.symbol)[0].min_stop,
         )
         if stop != position.stop_loss and await self.executor.set_stop(trade.symbol, stop):
@@ -248,6 +254,9 @@ class PositionBook:
         """Mark the position at `last`, move its stop to break-even, close it by the rules."""
         if now < trade.known_at:
             return
+        if trade.reanchor_from is not None:
+            (price, stop), trade.reanchor_from = trade.reanchor_from, None
+            self.spawn(self._reanchor(trade, price, stop))
         symbol = trade.symbol
         exit_rules = self.rules_of(symbol)[1]
         instrument = self.instruments.get(symbol)

@@ -32,11 +32,19 @@ async def test_semi_mode_waits_for_confirm_then_opens_a_protected_position(tmp_p
             (signal.symbol, signal.side, signal_id),
         ]
         venue = [p for p in await rig.broker.positions() if p.symbol == signal.symbol]
-        # The stop keeps the signal's distance, re-anchored from the signal's price to the fill.
+        # The stop keeps the signal's distance, re-anchored from the signal's price to the fill,
+        # once the engine knows the fill: lockstep answers at once, so that is
+        # latency_ms + answer_latency_ms of market time later; until then the signal's stands.
         tick = rig.engine.instruments[signal.symbol].tick_size
         anchored = reanchored_stop(
             signal.side, signal.entry_price, signal.stop_loss, stored[0].entry_price, tick, 0.0005,
         )
+        assert stored[0].stop_loss == venue[0].stop_loss == signal.stop_loss != anchored
+        settings = rig.engine.config.backtest
+        known = rig.engine.clock_ms() + settings.latency_ms + settings.answer_latency_ms
+        await rig.until(lambda: rig.engine.clock_ms() > known, "the fill known")
+        stored = await rig.store.open_positions("sim")
+        venue = [p for p in await rig.broker.positions() if p.symbol == signal.symbol]
         assert stored[0].stop_loss == venue[0].stop_loss == anchored
         decisions = await rig.store.decisions(signal_id)
         assert [d.outcome for d in decisions] == ["accepted"]
