@@ -31,6 +31,15 @@ class Credentials:
     def __repr__(self) -> str:
         return "Credentials(api_key=***, api_secret=***)"
 
+    def mask(self, text: str) -> str:
+        """`text` with the key and the secret replaced by ***: Bybit quotes the signed string,
+        key included, in its answer to a bad signature (10004), and such answers are shown,
+        stored and logged."""
+        for value in (self.api_key, self.api_secret):
+            if value:
+                text = text.replace(value, "***")
+        return text
+
 
 def load_credentials(environ: Mapping[str, str] | None = None) -> Credentials | None:
     """Keys from BYBIT_API_KEY/BYBIT_API_SECRET, else DENSITYTUI_SECRETS_FILE; None if neither."""

@@ -7,6 +7,7 @@ the same records from `LogTail`, so what the trader sees is what the file holds.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import MutableMapping
@@ -61,18 +62,42 @@ def redact_secrets(
 
 
 class LogTail:
-    """The most recent records, for the app's log pane."""
+    """The most recent records, for the app's log pane.
+
+    Records arrive from any thread (libraries log from their workers: pybit's REST threads), so
+    the pane reads a `snapshot`, never the deque itself, which another thread may be growing."""
 
     def __init__(self, size: int = 500) -> None:
         self.records: deque[dict[str, Any]] = deque(maxlen=size)
         self.count = 0
+        self._lock = threading.Lock()
 
     def __call__(
         self, _logger: object, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        self.records.append(dict(event_dict))
-        self.count += 1
+        record = dict(event_dict)
+        with self._lock:
+            self.records.append(record)
+            self.count += 1
         return event_dict
+
+    def snapshot(self) -> tuple[list[dict[str, Any]], int]:
+        """The records kept and the count of every record logged, taken together."""
+        with self._lock:
+            return list(self.records), self.count
+
+
+def _open_private(path: Path, *, append: bool) -> BinaryIO:
+    """The log file, readable by its owner alone (0600): created so, and an existing one
+    tightened, since its records name the account's orders and positions."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "ab" if append else "wb")
 
 
 class _JsonLinesFile:
@@ -86,7 +111,7 @@ class _JsonLinesFile:
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
-        self._stream: BinaryIO = path.open("ab")
+        self._stream: BinaryIO = _open_private(path, append=True)
         self._size = self._stream.tell()
         self._lock = threading.Lock()
 
@@ -109,9 +134,9 @@ class _JsonLinesFile:
                 if older.exists():
                     older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
             self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-            self._stream = self.path.open("ab")
+            self._stream = _open_private(self.path, append=True)
         else:
-            self._stream = self.path.open("wb")
+            self._stream = _open_private(self.path, append=False)
         self._size = 0
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from densitytui.engine.lock import AccountLocked
 from densitytui.engine.runner import EngineOptions, VenueNotBuilt, open_engine
 from densitytui.model import AppEvent
 from densitytui.storage import StoreError, open_store
+from densitytui.venues.base import ExchangeError
 
 
 def event_line(event: AppEvent) -> str:
@@ -57,6 +58,10 @@ async def run_headless(
             await engine.start()
         except EngineStartError as exc:
             print(f"densitytui: {exc}", file=sys.stderr)
+            return 2
+        except ExchangeError as exc:
+            # The venue refused what a start needs (the balance: a bad key, a ban): one line.
+            print(f"densitytui: {engine.venue.name} cannot start: {exc}", file=sys.stderr)
             return 2
         await _until_done(engine, duration_s)
         await engine.stop()

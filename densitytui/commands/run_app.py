@@ -76,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"densitytui: {problem}", file=sys.stderr)
         return 2
     if config.app.venue == "live":
-        typed = input(f"Real money on Bybit mainnet. Type {LIVE_WORD} to start: ").strip()
+        try:
+            typed = input(f"Real money on Bybit mainnet. Type {LIVE_WORD} to start: ").strip()
+        except EOFError:
+            # No terminal to type on (stdin closed, a script): not confirmed.
+            typed = ""
         if typed != LIVE_WORD:
             print("densitytui: not confirmed; nothing started", file=sys.stderr)
             return 2

@@ -42,6 +42,16 @@ SQLITE = Dialect(
 )
 
 
+def _make_private(path: Path) -> None:
+    """The database readable by its owner alone (0600): created so before SQLite opens it, an
+    existing one tightened. SQLite gives its WAL and shared-memory files the database's mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 async def _enable_wal(connection: aiosqlite.Connection) -> str:
     """Switch to WAL and return the journal mode in force.
 
@@ -104,6 +114,7 @@ class SqliteStore(SqlStore):
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: it is a directory")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
             connection = await aiosqlite.connect(self.path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None

@@ -184,7 +184,7 @@ class MainScreen(Screen[None]):
 
     def refresh_log(self) -> None:
         """Show the log records written since the last look (the log pane may be hidden)."""
-        self.query_one(LogPane).show_records(tail.records, tail.count)
+        self.query_one(LogPane).show_records(*tail.snapshot())
 
     def _ladder(self, *, id: str | None = None, compact: bool = False) -> Ladder:
         return Ladder(

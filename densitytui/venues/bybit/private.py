@@ -138,9 +138,10 @@ class PrivateStream:
         }), text=True)
         answer = orjson.loads(await ws.recv(decode=False))
         if not isinstance(answer, dict) or not answer.get("success"):
+            said = answer.get("ret_msg", "") if isinstance(answer, dict) else repr(answer)
             self.auth_failure = (
-                f"Bybit refused the private stream login ({answer.get('ret_msg', '')}); check "
-                "BYBIT_API_KEY and BYBIT_API_SECRET. Not retrying."
+                f"Bybit refused the private stream login ({self._credentials.mask(str(said))}); "
+                "check BYBIT_API_KEY and BYBIT_API_SECRET. Not retrying."
             )
             log.error("bybit private stream: %s", self.auth_failure)
             return

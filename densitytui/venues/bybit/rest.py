@@ -163,7 +163,8 @@ class RestClient:
             except InvalidRequestError as exc:
                 code = int(exc.status_code)
                 if code != RET_RATE_LIMITED:
-                    raise self._business_error(code, str(exc.message), places_order) from None
+                    message = self._mask(str(exc.message))
+                    raise self._business_error(code, message, places_order) from None
                 wait = self.limiter.block(path, _reset_ms(exc.resp_headers))
                 if self._clock() + wait > deadline:
                     raise RateLimited(
@@ -181,6 +182,9 @@ class RestClient:
                         f"{path}: no answer within {self._timeout:g} s",
                     ) from None
                 raise VenueUnavailable(f"{path}: no answer within {self._timeout:g} s") from None
+
+    def _mask(self, text: str) -> str:
+        return self._credentials.mask(text) if self._credentials else text
 
     def _business_error(self, code: int, message: str, places_order: bool) -> Exception:
         if code in (RET_INVALID_KEY, RET_BAD_SIGNATURE):

@@ -53,6 +53,10 @@ TOPIC_PREFIX = b'{"topic":"'
 # Bybit's kline intervals in minutes; days, weeks and months have letters.
 KLINE_INTERVALS = {1440: "D", 10080: "W", 43200: "M"}
 INSTRUMENTS_PAGE = 1000
+# Seconds `close()` waits for the server's close frame. Once the engine stops reading, the
+# stream's flood fills the receive buffer and the frame can never be read: websockets' default
+# (10 s) was the time every stop took.
+CLOSE_TIMEOUT_S = 1.0
 
 
 class BybitMarketData(MarketData):
@@ -246,6 +250,7 @@ class BybitMarketData(MarketData):
             ws = await connect(
                 self.url, proxy=None, max_size=None, open_timeout=10,
                 ping_interval=self._ping_interval, ping_timeout=self._stale_after,
+                close_timeout=CLOSE_TIMEOUT_S,
             )
         except InvalidURI as exc:
             raise ExchangeError(f"bybit public stream: bad URL {exc}") from None
