@@ -24,7 +24,7 @@ from densitytui.engine.state import EngineControl
 from densitytui.storage import Store, StoreError, open_store
 from densitytui.ui.keymap import changed_keys
 from densitytui.ui.screens.confirm import ConfirmScreen
-from densitytui.ui.screens.help import HelpScreen
+from densitytui.ui.screens.help import HelpScreen, unlisted_bindings
 from densitytui.ui.screens.main import MainScreen
 from densitytui.ui.themes import (
     THEME_VARIABLES,
@@ -223,7 +223,7 @@ class DensityApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.keys))
+            self.push_screen(HelpScreen(self.keys, unlisted_bindings(self)))
 
     def action_toggle_log(self) -> None:
         self.main_screen.query_one(LogPane).toggle_class("-visible")

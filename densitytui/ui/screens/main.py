@@ -332,8 +332,10 @@ class MainScreen(Screen[None]):
             frame.ladder.set_position(positions.get(symbol or ""))
 
     def show_symbol(self, symbol: str) -> None:
-        """Put `symbol` on the main ladder (the movers table, the palette)."""
+        """Put `symbol` on the main ladder (the movers table, the palette), and the movers
+        cursor on it, so the table and the ladder agree."""
         self.symbol = symbol
+        self.query_one(MoversTable).select_key(symbol)
         self.query_one("#ladder", Ladder).show(symbol)
         if self.snapshot is not None:
             self._show_ladders(self.snapshot)

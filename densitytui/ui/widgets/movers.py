@@ -82,8 +82,10 @@ class MoversTable(SyncedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            (("#", 2), ("Symbol", 10), ("Last", 9), ("24h", 7), ("Turnover", 8), ("Trend", 5),
-             ("D", 2), ("Book", 4), ("Price", SPARK_POINTS)),
+            # Symbol, 24 h change and trend never go; the sparkline goes first, then the rank,
+            # the turnover, the density count, the book state and the last price.
+            (("#", 2, 5), ("Symbol", 10), ("Last", 9, 1), ("24h", 7), ("Turnover", 8, 4),
+             ("Trend", 5), ("D", 2, 3), ("Book", 4, 2), ("Price", SPARK_POINTS, 6)),
             id=id,
         )
 

@@ -61,8 +61,10 @@ class PositionsTable(SyncedTable):
     ]
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            (("Symbol", 10), ("Side", 5), ("Qty", 8), ("Entry", 9), ("Mark", 9), ("PnL%", 7),
-             ("PnL", 8), ("Stop", 12), ("Age", 5)),
+            # Symbol, side, PnL and the stop never go (they fit the 40 cells of an 80x24 pane);
+            # the quantity goes first, then the mark, the entry, PnL % and the age.
+            (("Symbol", 10), ("Side", 5), ("Qty", 8, 5), ("Entry", 9, 3), ("Mark", 9, 4),
+             ("PnL%", 7, 2), ("PnL", 7), ("Stop", 10), ("Age", 5, 1)),
             id=id,
         )
 

@@ -30,6 +30,11 @@ def signal_cells(
     long = signal.side is Side.BUY
     side = Text("LONG" if long else "SHORT", style=f"bold {palette['up' if long else 'down']}")
     kind = signal.kind.value + ("*" if signal.new_territory else "")
+    # The density behind the signal is gone: the engine refuses it (check 9); say so.
+    density: Cell = (
+        compact(pending.density_notional) if pending.density_notional > 0
+        else Text("gone", style=f"bold reverse {palette['down']}")
+    )
     return (
         signal.symbol,
         kind,
@@ -37,7 +42,7 @@ def signal_cells(
         f"{signal.entry_price:.6g}",
         f"{signal.stop_loss:.6g}",
         f"{pending.distance_pct:.2f}%",
-        compact(pending.density_notional),
+        density,
         f"{pending.density_erosion * 100:.0f}%",
         time_left_bar(pending.expires_at - now_ms, signal.ttl_ms),
     )
@@ -57,8 +62,10 @@ class SignalsTable(SyncedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            (("Symbol", 10), ("Kind", 9), ("Side", 5), ("Entry", 9), ("Stop", 9), ("Dist", 6),
-             ("Dens", 7), ("Eros", 4), ("Left", BAR_WIDTH + 4)),
+            # Symbol, side and the time left never go; the stop goes first, then the kind, the
+            # density's size, the distance, the entry and the erosion.
+            (("Symbol", 10), ("Kind", 9, 5), ("Side", 5), ("Entry", 9, 2), ("Stop", 9, 6),
+             ("Dist", 6, 3), ("Dens", 7, 4), ("Eros", 4, 1), ("Left", BAR_WIDTH + 4)),
             id=id,
         )
 

@@ -38,9 +38,13 @@ def feed_text(
 def account_text(snapshot: EngineSnapshot) -> str:
     status = snapshot.status
     return (
-        f"eq {status.equity:,.2f}  exp {status.exposure_usdt:,.0f}  "
-        f"day {status.day_pnl:+,.2f}"
+        f"eq {status.equity:,.2f} USDT  exp {status.exposure_usdt:,.0f} USDT  "
+        f"day {status.day_pnl:+,.2f} USDT"
     )
+
+
+# When the line is too narrow these parts go, first to last; the account figures never do.
+DROP_ORDER = ("clock", "title", "signals")
 
 
 def clock_text(now_ms: int) -> str:
@@ -124,12 +128,37 @@ class StatusBar(Horizontal):
         else:
             self._set("account", account)
         self._set("clock", clock_text(status.now_ms))
+        self._fit()
 
     def show_title(self, title: str) -> None:
         """What the app adds about itself (a replay's speed and recorded time); nothing, and
         no room taken, when it has nothing to add."""
         self._set("title", title)
-        self.query_one("#status-title", Label).display = bool(title)
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Hide the clock, then the title, then the signal count while the line cannot hold
+        them beside the account figures (equity and exposure stay at any width)."""
+        width = self.size.width
+        if not width:
+            return
+        needed = {name: cell_len(text) + 2 for name, (text, _) in self._shown.items() if text}
+        total = sum(needed.values())
+        hidden = set()
+        for name in DROP_ORDER:
+            if total <= width:
+                break
+            if name in needed:
+                hidden.add(name)
+                total -= needed[name]
+        for name in ("clock", "title", "signals"):
+            label = self.query_one(f"#status-{name}", Label)
+            display = name in needed and name not in hidden
+            if label.display != display:
+                label.display = display
 
     def show_no_engine(self, reason: str) -> None:
         self._set("feed", reason, "-bad")

@@ -32,6 +32,9 @@ from densitytui.config import KeysSection
 Cell = str | Text
 KEYS = KeysSection()
 CELL_PADDING = 1
+# A column that never goes, however narrow the table; others go highest priority number first.
+KEEP = 0
+Column = tuple[str, int] | tuple[str, int, int]
 
 
 class SyncedTable(ScrollView, can_focus=True):
@@ -99,10 +102,16 @@ class SyncedTable(ScrollView, can_focus=True):
         def control(self) -> SyncedTable:
             return self.table
 
-    def __init__(self, columns: Sequence[tuple[str, int]], *, id: str | None = None) -> None:
+    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        # (label, width): fixed widths, so a column never jumps as its numbers change.
-        self._columns = tuple(columns)
+        # (label, width, priority): fixed widths, so a column never jumps as its numbers change;
+        # when the table is narrower than all of them, columns go by priority (`fit_columns`).
+        self._all_columns = tuple(
+            (column[0], column[1], column[2] if len(column) > 2 else KEEP)  # type: ignore[misc]
+            for column in columns
+        )
+        self._shown_columns = tuple(range(len(self._all_columns)))
+        self._columns = tuple((label, width) for label, width, _ in self._all_columns)
         self._keys: list[str] = []
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self._all_changed = False
@@ -123,6 +132,37 @@ class SyncedTable(ScrollView, can_focus=True):
     @property
     def table_width(self) -> int:
         return sum(width + 2 * CELL_PADDING for _, width in self._columns)
+
+    @property
+    def column_labels(self) -> list[str]:
+        """The labels of the columns shown at the current width."""
+        return [label for label, _ in self._columns]
+
+    def fit_columns(self, width: int) -> None:
+        """Show the columns that fit in `width` cells: the lowest priority ones go first (the
+        highest numbers), those marked KEEP never, so no key figure is ever cut off."""
+        shown = set(range(len(self._all_columns)))
+
+        def used() -> int:
+            return sum(self._all_columns[i][1] + 2 * CELL_PADDING for i in shown)
+
+        droppable = sorted(
+            (i for i, column in enumerate(self._all_columns) if column[2] != KEEP),
+            key=lambda i: (-self._all_columns[i][2], -i),
+        )
+        for index in droppable:
+            if used() <= width:
+                break
+            shown.discard(index)
+        ordered = tuple(sorted(shown))
+        if ordered == self._shown_columns:
+            return
+        self._shown_columns = ordered
+        self._columns = tuple(self._all_columns[i][:2] for i in ordered)  # type: ignore[misc]
+        self._strips = {}
+        self._header = None
+        self._resize_virtual()
+        self.refresh()
 
     @property
     def row_count(self) -> int:
@@ -201,6 +241,13 @@ class SyncedTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self._announce()
 
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on the row of `key`; False when no row has it."""
+        if key not in self._shown:
+            return False
+        self.move_cursor(self._keys.index(key))
+        return True
+
     def _scroll_to_cursor(self) -> None:
         visible = max(self.size.height - 1, 1)
         top = round(self.scroll_y)
@@ -269,6 +316,7 @@ class SyncedTable(ScrollView, can_focus=True):
         self._header = None
 
     def on_resize(self) -> None:
+        self.fit_columns(self.size.width)
         self._scroll_to_cursor()
 
     def render_line(self, y: int) -> Strip:
@@ -323,6 +371,8 @@ class SyncedTable(ScrollView, can_focus=True):
         console = self.app.console
         pad = " " * CELL_PADDING
         segments: list[Segment] = []
+        if len(self._shown_columns) < len(cells):
+            cells = tuple(cells[i] for i in self._shown_columns if i < len(cells))
         for cell, (_, column_width) in zip(cells, self._columns, strict=False):
             if isinstance(cell, Text):
                 # `Text.render` leaves out the text's own style: the console adds it.

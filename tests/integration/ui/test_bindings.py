@@ -298,9 +298,12 @@ async def test_the_palette_jumps_to_a_symbol_and_switches_theme(tmp_path) -> Non
         await play(pilot, app, clock, 2)
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"Symbol SUIUSDT", "enter")
-        await until(pilot, lambda: app.main_screen.symbol == "SUIUSDT", "SUIUSDT shown")
-        assert app.main_screen.query_one("#ladder", Ladder).symbol == "SUIUSDT"
+        movers = app.main_screen.query_one(MoversTable)
+        assert movers.selected_key != "XRPUSDT"
+        await pilot.press(*"Symbol XRPUSDT", "enter")
+        await until(pilot, lambda: app.main_screen.symbol == "XRPUSDT", "XRPUSDT shown")
+        assert app.main_screen.query_one("#ladder", Ladder).symbol == "XRPUSDT"
+        assert movers.selected_key == "XRPUSDT", "the movers cursor stayed elsewhere"
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
         await pilot.press(*"Theme densitytui-contrast", "enter")
