@@ -15,7 +15,8 @@ Definitions (all from closed trades; PnL is after fees, in USDT):
 - expectancy: mean PnL per trade; fee drag: fees in % of the entry notional (per trade, and
   the whole run's fees over the notional it entered); hold: seconds from entry to exit.
 - funding: what open positions paid (positive) or earned at 00:00, 08:00 and 16:00 UTC at
-  the configured rate; trade PnL leaves it out, `net_pnl_after_funding` takes it in.
+  the rate the recording's tickers carried (fundingRate), else the configured one; trade PnL
+  leaves it out, `net_pnl_after_funding` takes it in.
 - not flat: positions the run could not close by the end; they are listed marked to market
   (unrealized PnL before the exit fee) and make the run an error (`not_flat` in JSON).
 - Sharpe: mean trade PnL / sample standard deviation of trade PnL (per trade, not annualised;
@@ -219,7 +220,7 @@ def _summary_all(result: BacktestResult, span: int) -> dict[str, Any]:
     worst, worst_pct = marked_drawdown(points)
     stats["max_drawdown"] = _round(max(worst, stats["max_drawdown"] or 0.0))
     stats["max_drawdown_pct"] = _round(max(worst_pct, stats["max_drawdown_pct"] or 0.0), 4)
-    paid = sum(amount for _, _, amount in result.funding)
+    paid = sum(payment.amount for payment in result.funding)
     stats["funding"] = _round(paid)
     stats["net_pnl_after_funding"] = _round(sum(t.pnl for t in result.trades) - paid)
     stats["open_positions"] = len(result.open_positions)
@@ -255,8 +256,9 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "error": not_flat_error(result),
         "open_positions": [open_dict(p) for p in result.open_positions],
         "funding": [
-            {"time": stamp(at), "symbol": symbol, "paid": _round(amount)}
-            for at, symbol, amount in result.funding
+            {"time": stamp(p.at), "symbol": p.symbol, "paid": _round(p.amount),
+             "rate_pct": _round(p.rate_pct, 8), "rate_from": p.source}
+            for p in result.funding
         ],
         "funding_rate_pct": result.funding_rate_pct,
         "stops_at_print": [
@@ -437,9 +439,10 @@ def render_text(result: BacktestResult) -> str:
             "on arrival (the price was already past it); the stop before it stayed"
         )
     for item in data["funding"]:
+        source = "from the tickers" if item["rate_from"] == "ticker" else "configured"
         out.append(
             f"  funding {item['time']} {item['symbol']}: paid {item['paid']:+.6f} USDT at "
-            f"{result.funding_rate_pct:g} %"
+            f"{item['rate_pct']:g} % ({source})"
         )
     out.append("")
     out.append("trades:")

@@ -33,7 +33,7 @@ from densitytui.model import AppEvent, Instrument, Side, TradingMode
 from densitytui.storage import Store
 from densitytui.storage.url import parse_store_url
 from densitytui.venues.base import Venue
-from densitytui.venues.paper import PaperBroker
+from densitytui.venues.paper import FundingPayment, PaperBroker
 from densitytui.venues.replay import ReplayMarketData, ReplayPace
 
 VENUE = "replay"
@@ -107,8 +107,8 @@ class BacktestResult:
     marked_equity: list[tuple[int, float]] = field(default_factory=list)
     feed_latency_ms: int = 0
     answer_latency_ms: int = 0
-    # (funding time, symbol, amount paid: positive is a cost), from the paper account.
-    funding: list[tuple[int, str, float]] = field(default_factory=list)
+    # Every funding payment of the paper account (positive is a cost), with its rate.
+    funding: list[FundingPayment] = field(default_factory=list)
     funding_rate_pct: float = 0.0
     # (trigger time, symbol, price) of stops filled at a print: the exchange's book had no
     # level on their side.

@@ -24,7 +24,7 @@ from densitytui.market.decode import (
 )
 from densitytui.model import Density, DensityEvent, Instrument, Signal, SignalKind, Trend
 from densitytui.strategy.signals import Reach, find_signals
-from densitytui.venues.base import MarkSink, PriceSink, TradeSink
+from densitytui.venues.base import FundingSink, MarkSink, PriceSink, TradeSink
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -70,6 +70,7 @@ class MarketFeed:
         self.trade_sink = account if isinstance(account, TradeSink) else None
         self.price_sink = account if isinstance(account, PriceSink) else None
         self.mark_sink = account if isinstance(account, MarkSink) else None
+        self.funding_sink = account if isinstance(account, FundingSink) else None
         self.last_price = last_price
         self.prev_price: dict[str, float] = {}
         self.prices: dict[str, deque[float]] = {}
@@ -126,6 +127,9 @@ class MarketFeed:
                 self.mark_sink.on_mark(message.symbol, mark, message.ts)
                 if message.symbol in self.trades:
                     self.account_touched = True
+            rate = message.fields.get("funding_rate_pct")
+            if rate is not None and self.funding_sink is not None:
+                self.funding_sink.on_funding_rate(message.symbol, rate, message.ts)
 
     def data_age(self, now: int) -> int:
         return 0 if self.last_data_ms is None else max(0, now - self.last_data_ms)

@@ -56,10 +56,12 @@ TICKER_FIELDS: dict[str, tuple[str, float]] = {
     "highPrice24h": ("high_24h", 1.0),
     "lowPrice24h": ("low_24h", 1.0),
     "markPrice": ("mark_price", 1.0),
+    # A fraction like price24hPcnt: the rate of the next funding time, kept in percent.
+    "fundingRate": ("funding_rate_pct", 100.0),
 }
 
-SIGNED_TICKER_FIELDS = frozenset({"price24hPcnt"})
-"""The one ticker field that may be negative: the others are prices, turnover and volume."""
+SIGNED_TICKER_FIELDS = frozenset({"price24hPcnt", "fundingRate"})
+"""The ticker fields that may be negative: the others are prices, turnover and volume."""
 
 _LARGEST = sys.float_info.max
 # `le` the largest float rejects infinity; `gt`/`ge` reject NaN (it compares false).

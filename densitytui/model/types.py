@@ -146,6 +146,8 @@ class Ticker:
     ts: int = 0
     # Bybit's mark price: liquidations (and a paper account's) are judged on it. 0 when unknown.
     mark_price: float = 0.0
+    # Bybit's funding rate for the next funding time, in % (a long pays a positive one).
+    funding_rate_pct: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)

@@ -243,6 +243,13 @@ class MarkSink(Protocol):
 
 
 @runtime_checkable
+class FundingSink(Protocol):
+    """An account that charges funding at the rate the tickers carry (`fundingRate`, in %)."""
+
+    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None: ...
+
+
+@runtime_checkable
 class StatefulAccount(Protocol):
     """A paper account whose balance and positions the engine keeps in the store."""
 

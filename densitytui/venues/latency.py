@@ -82,6 +82,9 @@ class LatencyExchange(Exchange):
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
         self.account.on_mark(symbol, mark_price, ts)
 
+    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None:
+        self.account.on_funding_rate(symbol, rate_pct, ts)
+
     def export_state(self) -> Any:
         return self.account.export_state()
 

@@ -82,6 +82,10 @@ What it mirrors from Bybit (one-way mode, isolated margin, market orders only):
   effect at the first trade from its arrival on, unless the last price before that trade is
   already on its wrong side: then the exchange refuses it, as Bybit would, the old stop stays,
   the position says so, and `stops_refused` lists it.
+- Funding at 00:00, 08:00 and 16:00 UTC on every open position: qty x mark x rate, a long
+  paying a positive rate. The rate is the latest `fundingRate` the symbol's tickers carried
+  (`on_funding_rate`), else the configured one; every payment is listed (`funding`) with its
+  rate and which of the two it was.
 - `open_orders` lists the stop-losses not yet triggered (status Untriggered, no orderLinkId,
   order id "{name}-sl-{symbol}"); `cancel_all` cancels them, as Bybit's cancel-all without an
   order filter does, and returns their order ids since they have no orderLinkId. A triggered
@@ -101,7 +105,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from densitytui.config import Config
 from densitytui.market.book import OrderBook
@@ -253,6 +257,18 @@ class _Taken:
 FUNDING_MS = 8 * 3_600_000
 
 
+class FundingPayment(NamedTuple):
+    """One position's funding at one funding time."""
+
+    at: int
+    symbol: str
+    # Paid by the account: positive is a cost.
+    amount: float
+    rate_pct: float
+    # "ticker" (the rate the symbol's tickers carried) or "configured" (paper.funding_rate_pct).
+    source: str
+
+
 class PaperBroker(Exchange):
     """One paper USDT account; see the module docstring for the rules it follows."""
 
@@ -312,9 +328,11 @@ class PaperBroker(Exchange):
         self._exec_seq = 0
         self._closed = False
         self._funding_rate = funding_rate_pct / 100
+        # The latest rate the tickers carried, by symbol (a fraction); it wins over the config's.
+        self._recorded_rates: dict[str, float] = {}
         self._next_funding: int | None = None
-        # (funding time, symbol, amount paid: positive is a cost), in time order.
-        self.funding: list[tuple[int, str, float]] = []
+        # Every payment, in time order (`FundingPayment`).
+        self.funding: list[FundingPayment] = []
 
     @classmethod
     def from_config(
@@ -350,10 +368,27 @@ class PaperBroker(Exchange):
 
     # ---- funding
 
+    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None:
+        """A ticker's `fundingRate` (in %): the rate of the next funding time, charged from
+        now on instead of the configured one. A funding time already passed is settled first,
+        at the rate known before it."""
+        if not math.isfinite(rate_pct):
+            return
+        if self._next_funding is not None and self._clock() >= self._next_funding:
+            self._settle_funding()
+        self._recorded_rates[symbol] = rate_pct / 100
+
+    def funding_rate(self, symbol: str) -> tuple[float, str]:
+        """(the rate in % the next funding time of `symbol` charges, "ticker" or "configured")."""
+        recorded = self._recorded_rates.get(symbol)
+        if recorded is None:
+            return self._funding_rate * 100, "configured"
+        return recorded * 100, "ticker"
+
     def _settle_funding(self) -> None:
         """At every funding time passed (00:00, 08:00, 16:00 UTC), each open position pays
         (a long at a positive rate) or earns qty x mark x rate; the wallet takes it. The rate
-        is the configured one: tickers do not bring their rate here yet."""
+        is the latest the symbol's tickers carried, else the configured one."""
         now = self._clock()
         if self._next_funding is None:
             self._next_funding = (now // FUNDING_MS + 1) * FUNDING_MS
@@ -363,9 +398,13 @@ class PaperBroker(Exchange):
             self._next_funding += FUNDING_MS
             for symbol, holding in sorted(self._holdings.items()):
                 mark = self._mark_price(symbol) or holding.entry
-                amount = holding.qty * mark * self._funding_rate * holding.side.sign
+                recorded = self._recorded_rates.get(symbol)
+                rate = self._funding_rate if recorded is None else recorded
+                amount = holding.qty * mark * rate * holding.side.sign
                 self._wallet -= amount
-                self.funding.append((at, symbol, amount))
+                self.funding.append(FundingPayment(
+                    at, symbol, amount, rate * 100, "configured" if recorded is None else "ticker",
+                ))
 
     # ---- orders
 

@@ -78,8 +78,10 @@ def test_positions_open_at_the_funding_time_pay_or_earn_funding(
     rate = Config().paper.funding_rate_pct / 100
     across = [t for t in result.trades if t.entry_time < MIDNIGHT <= t.exit_time]
     assert across, "a trade of this run is open at 00:00 UTC"
-    assert [(at, s) for at, s, _ in result.funding] == [(MIDNIGHT, t.symbol) for t in across]
-    for (_, _, paid), trade in zip(result.funding, across, strict=True):
+    assert [(p.at, p.symbol) for p in result.funding] == [(MIDNIGHT, t.symbol) for t in across]
+    # The recording has no tickers: the configured rate.
+    assert {(p.rate_pct, p.source) for p in result.funding} == {(rate * 100, "configured")}
+    for paid, trade in zip((p.amount for p in result.funding), across, strict=True):
         # A long pays a positive rate, a short earns it: qty x mark x rate, the mark within a
         # percent of the entry over these minutes.
         sign = 1 if trade.side == "Buy" else -1

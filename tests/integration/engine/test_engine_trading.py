@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from engine_rig import Rig, engine_rig, make_config
 
 from densitytui.model import TradingMode
@@ -60,6 +61,11 @@ async def test_semi_mode_waits_for_confirm_then_opens_a_protected_position(tmp_p
         if venue:
             assert ticker is not None and ticker.mark_price > 0
             assert venue[0].mark_price == ticker.mark_price
+        # So does its funding rate (the simulated tickers carry one), charged at funding times.
+        assert ticker is not None
+        assert rig.broker.funding_rate(signal.symbol) == (
+            pytest.approx(ticker.funding_rate_pct), "ticker",
+        )
 
 
 async def test_reject_drops_the_signal_and_records_why(tmp_path: Path) -> None:

@@ -402,7 +402,7 @@ async def test_funding_is_charged_at_each_8_h_funding_time_on_open_positions() -
     assert desk.broker.funding == []
     desk.now = day + 5  # past 00:00: the long pays 2 x 100 (book mid 99.95) x 0.01 %
     desk.trade(100.0)
-    [(at, symbol, amount)] = desk.broker.funding
+    [(at, symbol, amount, _, _)] = desk.broker.funding
     assert (at, symbol) == (day, "TESTUSDT")
     assert amount == pytest.approx(2 * 99.95 * 0.0001)
     assert (await desk.broker.balance()).wallet == pytest.approx(wallet - amount)
@@ -410,5 +410,29 @@ async def test_funding_is_charged_at_each_8_h_funding_time_on_open_positions() -
     await desk.order(Side.SELL, 4.0)
     desk.now = day + 16 * 3_600_000 + 1
     desk.trade(100.0)
-    assert [a for a, _, _ in desk.broker.funding[1:]] == [day + 8 * 3_600_000, day + 16 * 3_600_000]
-    assert all(x < 0 for _, _, x in desk.broker.funding[1:])
+    assert [p.at for p in desk.broker.funding[1:]] == [day + 8 * 3_600_000, day + 16 * 3_600_000]
+    assert all(p.amount < 0 for p in desk.broker.funding[1:])
+
+
+async def test_funding_at_the_rate_the_tickers_carried() -> None:
+    from densitytui.venues.paper import PaperBroker
+
+    day = 1_723_161_600_000  # 2024-08-09 00:00 UTC
+    desk = Desk()
+    desk.now = day - 60_000
+    desk.broker = PaperBroker(desk.instruments, desk.books.get, lambda: desk.now,
+                              funding_rate_pct=0.01)
+    desk.show([(99.9, 50)], [(100.0, 50)])
+    desk.trade(100.0)
+    await desk.order(Side.BUY, 2.0)
+    desk.broker.on_funding_rate("TESTUSDT", -0.03, desk.now)
+    desk.now = day + 5
+    # The next period's rate arrives after 00:00 but before any trade settles midnight: the
+    # payment of 00:00 is at the rate known before it (-0.03 %: the long earns).
+    desk.broker.on_funding_rate("TESTUSDT", 0.05, desk.now)
+    [(at, symbol, amount, rate, source)] = desk.broker.funding
+    assert (at, symbol, rate, source) == (day, "TESTUSDT", pytest.approx(-0.03), "ticker")
+    assert amount == pytest.approx(-2 * 99.95 * 0.0003)
+    desk.now = day + 8 * 3_600_000
+    desk.trade(100.0)
+    assert desk.broker.funding[1][3:] == (pytest.approx(0.05), "ticker")
