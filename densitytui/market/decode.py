@@ -499,6 +499,31 @@ def rest_result(answer: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     return result
 
 
+def _rest_number(
+    name: str, value: object, *, signed: bool = False, above: float | None = None,
+) -> float:
+    """A number of a REST answer (a string, or a JSON number): finite, >= 0 unless `signed`,
+    and > `above` when given (a tick size of 0 would divide by zero when prices are rounded)."""
+    if type(value) not in (str, int, float):
+        raise ValueError(f"{name} {value!r} is not a number")
+    number = float(value)  # type: ignore[arg-type]  # str, int or float, checked above
+    if not math.isfinite(number) or (number < 0 and not signed) or (
+        above is not None and number <= above
+    ):
+        bound = f"> {above:g}" if above is not None else ("finite" if signed else ">= 0")
+        raise ValueError(f"{name} {value!r} must be a finite number {bound}")
+    return number
+
+
+def _rest_time(name: str, value: object) -> int:
+    """A time in ms of a REST answer: an integer, or a string of digits."""
+    if type(value) is int and 0 <= value < 2**63:
+        return value
+    if type(value) is str and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise ValueError(f"{name} {value!r} is not a time in ms")
+
+
 def decode_instruments(answer: bytes | str | Mapping[str, Any]) -> tuple[list[Instrument], str]:
     """`/v5/market/instruments-info` → its instruments and the next page cursor ("" at the end)."""
     result = rest_result(answer)
@@ -506,19 +531,26 @@ def decode_instruments(answer: bytes | str | Mapping[str, Any]) -> tuple[list[In
     try:
         for item in result["list"]:
             lot = item["lotSizeFilter"]
+            symbol = item["symbol"]
+            if type(symbol) is not str or not symbol:
+                raise ValueError(f"symbol {symbol!r} is not a name")
             instruments.append(Instrument(
-                symbol=item["symbol"],
-                tick_size=float(item["priceFilter"]["tickSize"]),
-                qty_step=float(lot["qtyStep"]),
-                min_qty=float(lot["minOrderQty"]),
-                min_notional=float(lot.get("minNotionalValue") or 0.0),
-                max_market_qty=float(lot.get("maxMktOrderQty") or lot["maxOrderQty"]),
-                status=item["status"],
-                contract_type=item.get("contractType", ""),
-                settle_coin=item.get("settleCoin", ""),
-                max_leverage=float(item.get("leverageFilter", {}).get("maxLeverage") or 1.0),
+                symbol=symbol,
+                tick_size=_rest_number("tickSize", item["priceFilter"]["tickSize"], above=0.0),
+                qty_step=_rest_number("qtyStep", lot["qtyStep"], above=0.0),
+                min_qty=_rest_number("minOrderQty", lot["minOrderQty"]),
+                min_notional=_rest_number("minNotionalValue", lot.get("minNotionalValue") or 0),
+                max_market_qty=_rest_number(
+                    "maxMktOrderQty", lot.get("maxMktOrderQty") or lot["maxOrderQty"],
+                ),
+                status=str(item["status"]),
+                contract_type=str(item.get("contractType", "")),
+                settle_coin=str(item.get("settleCoin", "")),
+                max_leverage=_rest_number(
+                    "maxLeverage", item.get("leverageFilter", {}).get("maxLeverage") or 1,
+                ),
             ))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DecodeError(KIND_REST, f"instruments-info: {_what(exc)}") from None
     return instruments, str(result.get("nextPageCursor") or "")
 
@@ -527,16 +559,20 @@ def decode_tickers(answer: bytes | str | Mapping[str, Any]) -> list[Ticker]:
     """`/v5/market/tickers` → one `Ticker` per symbol, stamped with the answer's time."""
     envelope = _envelope(answer)
     result = rest_result(envelope)
-    ts = int(envelope.get("time") or 0)
     tickers = []
     try:
+        ts = _rest_time("time", envelope.get("time") or 0)
         for item in result["list"]:
             values = {
-                name: float(item[key]) * scale if item.get(key) else 0.0
+                name: _rest_number(key, item[key], signed=key in SIGNED_TICKER_FIELDS) * scale
+                if item.get(key) else 0.0
                 for key, (name, scale) in TICKER_FIELDS.items()
             }
-            tickers.append(Ticker(symbol=item["symbol"], ts=ts, **values))
-    except (KeyError, TypeError, ValueError) as exc:
+            symbol = item["symbol"]
+            if type(symbol) is not str or not symbol:
+                raise ValueError(f"symbol {symbol!r} is not a name")
+            tickers.append(Ticker(symbol=symbol, ts=ts, **values))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DecodeError(KIND_REST, f"tickers: {_what(exc)}") from None
     return tickers
 
@@ -546,11 +582,11 @@ def decode_klines(answer: bytes | str | Mapping[str, Any]) -> list[Kline]:
     result = rest_result(answer)
     try:
         klines = [
-            Kline(int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]),
-                  float(row[5]))
+            Kline(_rest_time("start", row[0]), *(_rest_number(name, value) for name, value in zip(
+                ("open", "high", "low", "close", "volume"), row[1:6], strict=True)))
             for row in result["list"]
         ]
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise DecodeError(KIND_REST, f"kline: {_what(exc)}") from None
     klines.sort(key=lambda kline: kline.start)
     return klines

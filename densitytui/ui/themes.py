@@ -10,8 +10,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from densitytui.paths import packaged_file, theme_names, user_config_dir
@@ -29,22 +31,36 @@ THEME_VARIABLES = {
 """Trading colours the widgets' TCSS uses (`$bid`, `$ask`, `$density`...), with fallbacks."""
 
 
-class ThemeFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _colour(value: str) -> str:
+    """A colour Textual can parse (`#RRGGBB`, `rgb(...)`, a name...): checked here, because a
+    bad one would otherwise stop the app when the theme is applied, far from its file."""
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        raise ValueError(f"{value!r} is not a colour") from None
+    return value
 
-    name: str
+
+Colour = Annotated[str, AfterValidator(_colour)]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
+
+
+class ThemeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     dark: bool
-    primary: str
-    secondary: str
-    accent: str
-    foreground: str
-    background: str
-    surface: str
-    panel: str
-    success: str
-    warning: str
-    error: str
-    variables: dict[str, str] = {}
+    primary: Colour
+    secondary: Colour
+    accent: Colour
+    foreground: Colour
+    background: Colour
+    surface: Colour
+    panel: Colour
+    success: Colour
+    warning: Colour
+    error: Colour
+    variables: dict[VariableName, Colour] = {}
 
 
 class ThemeError(Exception):
@@ -64,6 +80,8 @@ def load_theme_file(path: Path) -> Theme:
     """One theme file; `ThemeError` names the file and what is wrong with it."""
     try:
         spec = ThemeFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError as exc:
+        raise ThemeError(f"theme file {path} is not UTF-8 text: {exc.reason}") from None
     except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ThemeError(f"theme file {path} is invalid: {exc}") from None
     return Theme(**spec.model_dump())

@@ -96,6 +96,8 @@ class BybitExchange(Exchange):
     async def cancel_all(self) -> list[str]:
         answer = await self.rest.call("cancel_all_orders", category="linear", settleCoin="USDT")
         items = _result(answer).get("list") or []
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise ExchangeError("cancel-all: the answer's list is not a list of orders")
         return [str(item.get("orderLinkId") or item.get("orderId") or "") for item in items]
 
     async def positions(self) -> list[Position]:
@@ -111,6 +113,7 @@ class BybitExchange(Exchange):
     async def open_orders(self) -> list[Order]:
         orders: list[Order] = []
         cursor = ""
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {
                 "category": "linear", "settleCoin": "USDT", "limit": OPEN_ORDERS_PAGE,
@@ -122,6 +125,9 @@ class BybitExchange(Exchange):
             cursor = str(_result(answer).get("nextPageCursor") or "")
             if not cursor or len(_list(answer)) < OPEN_ORDERS_PAGE:
                 return orders
+            if cursor in seen:
+                raise ExchangeError(f"open orders: page cursor {cursor!r} came twice")
+            seen.add(cursor)
 
     async def balance(self) -> Balance:
         answer = await self.rest.call("get_wallet_balance", accountType="UNIFIED")

@@ -73,6 +73,10 @@ PATHS = {
 }
 
 
+class Unreadable(Exception):
+    """An answer came, but not in Bybit's envelope (pybit could not read it)."""
+
+
 class RestClient:
     """Signed (or public) Bybit REST calls from asyncio."""
 
@@ -136,7 +140,14 @@ class RestClient:
         return session
 
     def _call_in_thread(self, method: str, params: dict[str, Any]) -> Mapping[str, Any]:
-        answer, _elapsed, _headers = getattr(self._session(), method)(**params)
+        try:
+            answer, _elapsed, _headers = getattr(self._session(), method)(**params)
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            # pybit reads the envelope without checking its shape: a JSON list, null, or a
+            # retCode that is not a number break it inside.
+            raise Unreadable(f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(answer, Mapping) or type(answer.get("retCode")) is not int:
+            raise Unreadable("not a Bybit envelope")
         result: Mapping[str, Any] = answer
         return result
 
@@ -161,7 +172,9 @@ class RestClient:
                     self._executor, self._call_in_thread, method, dict(params),
                 )
             except InvalidRequestError as exc:
-                code = int(exc.status_code)
+                code = exc.status_code
+                if type(code) is not int:
+                    raise self._unreadable(path, f"retCode {code!r}", places_order) from None
                 if code != RET_RATE_LIMITED:
                     message = self._mask(str(exc.message))
                     raise self._business_error(code, message, places_order) from None
@@ -172,6 +185,8 @@ class RestClient:
                     ) from None
             except FailedRequestError as exc:
                 raise self._http_error(path, int(exc.status_code), places_order) from None
+            except Unreadable as exc:
+                raise self._unreadable(path, str(exc), places_order) from None
             except requests.exceptions.ConnectionError as exc:
                 if _never_sent(exc) or not places_order:
                     raise VenueUnavailable(f"{path}: cannot reach {self.base_url}: {exc}") from None
@@ -182,6 +197,12 @@ class RestClient:
                         f"{path}: no answer within {self._timeout:g} s",
                     ) from None
                 raise VenueUnavailable(f"{path}: no answer within {self._timeout:g} s") from None
+
+    def _unreadable(self, path: str, what: str, places_order: bool) -> Exception:
+        """An answer not in Bybit's envelope. An order's request was sent: the answer we cannot
+        read may say it was placed, so its outcome is unknown."""
+        message = f"{path}: an answer that is not Bybit's ({self._mask(what)})"
+        return OutcomeUnknown(message) if places_order else VenueUnavailable(message)
 
     def _mask(self, text: str) -> str:
         return self._credentials.mask(text) if self._credentials else text

@@ -111,6 +111,7 @@ class BybitMarketData(MarketData):
     async def instruments(self) -> list[Instrument]:
         found: list[Instrument] = []
         cursor = ""
+        seen: set[str] = set()
         while True:
             params: dict[str, object] = {"category": "linear", "limit": INSTRUMENTS_PAGE}
             if cursor:
@@ -120,6 +121,9 @@ class BybitMarketData(MarketData):
             found.extend(page)
             if not cursor:
                 return found
+            if cursor in seen:
+                raise ExchangeError(f"instruments-info: page cursor {cursor!r} came twice")
+            seen.add(cursor)
 
     async def tickers(self) -> list[Ticker]:
         answer = await self.rest.call("get_tickers", category="linear")
