@@ -161,6 +161,7 @@ class RiskSection(Section):
     max_drawdown_pct: PositivePct = 10.0
     max_entry_deviation_pct: PositivePct = 1.0
     stale_data_s: Positive = 30.0
+    reentry_cooldown_s: NonNegative = 60.0
 
 
 class EngineSection(Section):

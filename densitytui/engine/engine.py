@@ -156,8 +156,8 @@ class TradingEngine:
             rules_of=rules_of, spawn=spawn, store_failed=self._store_failed,
             mode=lambda: self.mode, balance=lambda: self.housekeeper.balance,
             movers=lambda: self.housekeeper.movers,
-            data_age_ms=lambda: self.feed.data_age(self.receive_ms()),
-            blocked_reason=lambda: self.blocked_reason,
+            book_age_ms=lambda symbol: self.feed.book_age(symbol, self.receive_ms()),
+            venue_problem=lambda: self.venue_problem,
         )
         self.signals = self.desk.signals
         self.handled = self.desk.handled

@@ -67,8 +67,8 @@ class EntryDesk:
         mode: Callable[[], TradingMode],
         balance: Callable[[], Balance | None],
         movers: Callable[[], Movers | None],
-        data_age_ms: Callable[[], int],
-        blocked_reason: Callable[[], str],
+        book_age_ms: Callable[[str], int],
+        venue_problem: Callable[[], str],
     ) -> None:
         self.config = config
         self.gate = gate
@@ -86,8 +86,8 @@ class EntryDesk:
         self.mode = mode
         self.balance = balance
         self.movers = movers
-        self.data_age_ms = data_age_ms
-        self.blocked_reason = blocked_reason
+        self.book_age_ms = book_age_ms
+        self.venue_problem = venue_problem
         self.fee_rate = config.paper.taker_fee_pct / 100.0
         self.signals: dict[str, Signal] = {}
         self.handled: RecentSet[str] = RecentSet(HANDLED_SIGNALS_KEPT)
@@ -163,15 +163,9 @@ class EntryDesk:
             verdict = self.gate.decide(
                 signal, self.instruments.get(symbol), self.balance(), self.rules_of(symbol)[2],
                 lambda instrument, balance: self._context(signal, now, balance, instrument),
-                self.blocked_reason(),
+                self.venue_problem(),
             )
             self.handled.add(signal.id)
-            if verdict.blocked:
-                await self.decide(signal, "refused", checks=verdict.checks)
-                self.emit(
-                    EventKind.REFUSED, f"{symbol} {signal.kind.value}: {verdict.blocked}", symbol,
-                )
-                return
             qty, checks = verdict.qty, verdict.checks
             if verdict.refused:
                 await self.decide(signal, "refused", qty, checks)
@@ -190,14 +184,35 @@ class EntryDesk:
             accepted = Decision(signal.id, now, "accepted", qty, checks)
             answer = await self.executor.send(
                 request, trigger=trigger, started=started, entry=(signal, accepted),
+                guard=self._paused_meanwhile,
             )
-            if answer is None or answer.filled_qty <= 0:
+            if answer is None:
+                if self.gate.paused:
+                    await self._refused_at_send(signal, qty)
+                return
+            if answer.filled_qty <= 0:
                 return
             await self.positions.open(signal, answer)
         except JournalError as exc:
             self.store_failed(exc)
         finally:
             busy.discard(symbol)
+
+    def _paused_meanwhile(self) -> str:
+        """Asked just before an entry leaves: a pause acknowledged since its checks stops it."""
+        return "entries paused by the trader" if self.gate.paused else ""
+
+    async def _refused_at_send(self, signal: Signal, qty: float) -> None:
+        check = CheckOutcome(
+            "entries_not_paused", False,
+            "entries paused by the trader after the checks, before the order left: not sent",
+        )
+        await self.decide(signal, "refused", qty, (check,))
+        self.emit(
+            EventKind.REFUSED,
+            f"{signal.symbol} {signal.kind.value} refused: {check.name} ({check.detail})",
+            signal.symbol,
+        )
 
     async def ensure_leverage(self, symbol: str) -> bool:
         """Set the configured leverage once per symbol and account before its first order
@@ -239,9 +254,12 @@ class EntryDesk:
             balance=balance,
             day_start_equity=safety.day_start_equity or balance.equity,
             day_realized_pnl=safety.day_realized_pnl,
+            day_unrealized_pnl=balance.unrealized_pnl,
+            day_loss_hit=safety.loss_limit_hit(now),
+            last_close_ms=safety.last_close_ms.get(symbol),
             recent_stop_times_ms=safety.recent_stops(now),
             book_valid=self.market.book_valid(symbol),
-            data_age_ms=self.data_age_ms(),
+            data_age_ms=self.book_age_ms(symbol),
             instrument=instrument,
             fee_rate=self.fee_rate,
             entries_paused=self.gate.paused,

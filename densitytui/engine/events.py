@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     CLOSE_ALL_ERROR = "close_all_error"
     KILL_SWITCH = "kill_switch"
     KILL_SWITCH_RESET = "kill_switch_reset"
+    DAILY_LOSS_LIMIT = "daily_loss_limit"
     # market data, venue and store
     MOVERS = "movers"
     RECONNECTED = "reconnected"
@@ -76,7 +77,7 @@ class EventKind(StrEnum):
 ALERT_KINDS = frozenset({
     EventKind.STOP_LOSS_FAILED, EventKind.CLOSE_ALL_ALERT, EventKind.KILL_SWITCH,
     EventKind.STORE_FAILED, EventKind.UNPROTECTED, EventKind.ORDER_NOT_PLACED,
-    EventKind.MARGIN_MODE,
+    EventKind.MARGIN_MODE, EventKind.DAILY_LOSS_LIMIT,
 })
 
 Emit = Callable[[EventKind, str, str], None]

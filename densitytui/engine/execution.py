@@ -126,13 +126,16 @@ class Executor:
         entry: tuple[Signal, Decision] | None = None,
         journaled: bool = False,
         record: bool = True,
+        guard: Callable[[], str] | None = None,
     ) -> Order | None:
         """Journal, send, record the answer. None when the venue refused or never placed it.
 
         An entry's signal and accepted decision are written in the same transaction as its
         order row: one durable write between the decision and the order leaving. `journaled`:
         the caller wrote the order row already; without `record` the answer is returned for the
-        caller to record."""
+        caller to record. `guard`, asked after the journal write and just before sending, says
+        why the order must not go after all (a pause acknowledged meanwhile): it is then
+        recorded as rejected here and never sent."""
         order = _created(request, self.clock_ms())
         journal_started = time.perf_counter()
         try:
@@ -147,6 +150,13 @@ class Executor:
             self.journal_failed(exc)
         if started is not None:
             self.latency.add(trigger, started, time.perf_counter() - journal_started)
+        why_not = guard() if guard is not None else ""
+        if why_not:
+            await self._update(
+                request.order_link_id, status=OrderStatus.REJECTED,
+                reject_reason=f"not sent: {why_not}",
+            )
+            return None
         sent = time.perf_counter()
         try:
             answer = await asyncio.wait_for(

@@ -76,6 +76,9 @@ class MarketFeed:
         self.prices: dict[str, deque[float]] = {}
         self.last_eval: dict[str, int] = {}
         self.last_data_ms: int | None = None
+        # Per symbol, the receive time of its last book message: a symbol is stale on its own
+        # (DESIGN §7), and its trades do not refresh it.
+        self.last_book_ms: dict[str, int] = {}
         # Per symbol, the (kind, density id) of every signal shown: one per pair.
         self.signal_keys: dict[str, RecentSet[tuple[SignalKind, int]]] = {}
         # Per symbol, the densities a signal can come from and the trend, once asked (`Reach`).
@@ -110,8 +113,8 @@ class MarketFeed:
                 self._check_reach(message.symbol, False)
             self._on_trades(message, started)
         elif kind is BookMessage:
-            self.last_data_ms = self.receive_ms()
             symbol = message.symbol
+            self.last_data_ms = self.last_book_ms[symbol] = self.receive_ms()
             self._check_reach(symbol, True)
             if symbol in self.last_price:
                 now = message.ts
@@ -132,7 +135,14 @@ class MarketFeed:
                 self.funding_sink.on_funding_rate(message.symbol, rate, message.ts)
 
     def data_age(self, now: int) -> int:
+        """Time since the last public message of any symbol (the connection's liveliness)."""
         return 0 if self.last_data_ms is None else max(0, now - self.last_data_ms)
+
+    def book_age(self, symbol: str, now: int) -> int:
+        """Time since `symbol`'s last book message (0 before its first: a book never seen is
+        not valid, which its own check refuses)."""
+        last = self.last_book_ms.get(symbol)
+        return 0 if last is None else max(0, now - last)
 
     def forget(self, symbol: str) -> None:
         """`symbol`'s reach is made again when next asked (its instrument or watch changed)."""

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from densitytui.market.engine import MarketEngine
 
 HOUSEKEEPING_MS = 1000
+# A risen equity peak is stored at most this often (ms of venue time): a crash loses at most
+# this much of its rise, and a rising equity does not write every second.
+PEAK_SAVE_MS = 10_000
 
 
 class Housekeeper:
@@ -74,6 +77,7 @@ class Housekeeper:
         self.next_reconcile = 0
         self._next_movers = 0
         self._next_prune = 0
+        self._next_peak_save = 0
 
     async def run_once(self, now: int) -> None:
         try:
@@ -101,10 +105,24 @@ class Housekeeper:
             await self.journal.prune(now)
 
     async def refresh_balance(self, now: int) -> None:
-        """The balance from the venue; the kill switch fires on the drawdown from the peak."""
+        """The balance from the venue; the kill switch fires on the drawdown from the peak, the
+        daily loss limit latches on the day's loss with the open positions' unrealized PnL, and
+        a risen peak is stored (at most every `PEAK_SAVE_MS`)."""
         self.balance = await self.exchange.balance()
         safety = self.gate.safety
-        if safety.on_equity(self.balance.equity, now) and safety.killed_at is None:
+        killed = safety.on_equity(self.balance.equity, now)
+        if safety.note_day_loss(self.balance.unrealized_pnl):
+            self.emit(
+                EventKind.DAILY_LOSS_LIMIT,
+                f"daily loss limit reached: day's PnL {safety.day_realized_pnl:+.2f} realized, "
+                f"{self.balance.unrealized_pnl:+.2f} unrealized; no entries until the next UTC day",
+                "",
+            )
+            await self.save_state()
+        if not killed and safety.peak_unsaved() and now >= self._next_peak_save:
+            self._next_peak_save = now + PEAK_SAVE_MS
+            await self.save_state()
+        if killed and safety.killed_at is None:
             safety.killed_at = now
             await self.save_state()
             self.emit(

@@ -106,8 +106,9 @@ class OpenTrade:
         return exit_price, gross - fees, fees
 
 
-OnClosed = Callable[[float, str, int], None]
-"""(realized PnL, exit reason, time): a close counted for the day and the stop streak."""
+OnClosed = Callable[[str, float, str, int], None]
+"""(symbol, realized PnL, exit reason, time): a close counted for the day, the stop streak and
+the symbol's re-entry cooldown."""
 
 
 class PositionBook:
@@ -348,7 +349,7 @@ class PositionBook:
         del self.trades[trade.symbol]
         now = self.clock_ms()
         exit_price, pnl, fees = trade.settle(fallback_price, fallback_fee)
-        self.on_closed(pnl, reason, now)
+        self.on_closed(trade.symbol, pnl, reason, now)
         try:
             await self.journal.close_position(
                 trade.position_id, now, exit_price=exit_price, exit_reason=reason,

@@ -14,7 +14,14 @@ from enum import StrEnum
 
 from densitytui.engine.safety import Safety
 from densitytui.model import Balance, CheckOutcome, Instrument, MarginMode, Signal
-from densitytui.strategy.checks import EntryContext, RiskRules, failed, run_checks, size_entry
+from densitytui.strategy.checks import (
+    EntryContext,
+    RiskRules,
+    daily_loss_reached,
+    failed,
+    run_checks,
+    size_entry,
+)
 from densitytui.venues.base import Exchange, ExchangeError
 
 
@@ -26,6 +33,23 @@ class TradingState(StrEnum):
     HALTED = "halted"
 
 
+# Every check an entry passes, in the order a decision lists them: the gate's own, then those
+# of `strategy.checks.run_checks`, then sizing. A refusal always names one of these.
+GATE_CHECKS = ("store_ok", "margin_mode", "kill_switch", "venue_ok", "instrument_known",
+               "balance_known")
+ENTRY_CHECKS = (
+    "symbol_enabled", "symbol_mover", "signal_fresh", "not_handled", "max_positions",
+    "no_position", "stop_distance", "entry_deviation", "density_exists", "available_balance",
+    "qty_valid", "stop_on_tick", "min_notional", "position_exposure", "total_exposure",
+    "min_balance", "book_valid", "data_fresh", "daily_loss", "stop_streak", "entries_not_paused",
+    "reward_risk", "cooldown",
+)
+# Refusals made on the way to the exchange: an order on the symbol already in flight, and a
+# pause acknowledged while the entry was being written (checked again just before sending).
+PATH_CHECKS = ("no_order_in_flight", "entries_not_paused")
+ALL_CHECKS = (*GATE_CHECKS, *ENTRY_CHECKS, "sizing", "no_order_in_flight")
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """An entry judged: the qty it would have, every check with its numbers, the refusals."""
@@ -34,12 +58,10 @@ class Verdict:
     checks: tuple[CheckOutcome, ...]
     # "name (detail)" of each check that refused; empty when the entry may go.
     refused: tuple[str, ...]
-    # Why no entry at all could be made (the gate, before any check), "" otherwise.
-    blocked: str = ""
 
     @property
     def accepted(self) -> bool:
-        return not self.refused and not self.blocked
+        return not self.refused
 
 
 class RiskGate:
@@ -96,7 +118,8 @@ class RiskGate:
         return first
 
     def blocked_reason(self, data_age_ms: int, venue_problem: str) -> str:
-        """Why no entry can be made now, whatever the signal ("" when entries are possible)."""
+        """Why no entry can be made now, whatever the signal ("" when entries may be possible):
+        for the status bar; each entry is judged by `decide`."""
         state, reason = self.state
         if state is not TradingState.ACTIVE:
             return reason
@@ -106,6 +129,33 @@ class RiskGate:
 
     # ---- one entry
 
+    def gate_checks(self, venue_problem: str) -> list[CheckOutcome]:
+        """The account-wide checks: the store, the margin mode, the kill switch, the venue."""
+        safety = self.safety
+        store = CheckOutcome(
+            "store_ok", not self.store_error,
+            f"store unavailable: {self.store_error}" if self.store_error else "store writes",
+        )
+        margin = CheckOutcome(
+            "margin_mode", not self.margin_problem, self.margin_problem or "isolated margin",
+        )
+        if safety.killed_at is not None:
+            kill = CheckOutcome(
+                "kill_switch", False,
+                f"fired at {safety.killed_at}: drawdown from the peak {safety.equity_peak:.2f} "
+                f"beyond {self.rules.max_drawdown_pct:g}%; a mode turned on again resets it",
+            )
+        else:
+            kill = CheckOutcome(
+                "kill_switch", True,
+                f"not fired (peak {safety.equity_peak:.2f}, "
+                f"limit {self.rules.max_drawdown_pct:g}% drawdown)",
+            )
+        venue = CheckOutcome(
+            "venue_ok", not venue_problem, venue_problem or "the venue reports no problem",
+        )
+        return [store, margin, kill, venue]
+
     def decide(
         self,
         signal: Signal,
@@ -113,17 +163,27 @@ class RiskGate:
         balance: Balance | None,
         rules: RiskRules,
         context: Callable[[Instrument, Balance], EntryContext],
-        blocked: str,
+        venue_problem: str,
     ) -> Verdict:
-        """Size the entry and run every check; `blocked` (see `blocked_reason`) refuses it
-        before any check."""
-        if instrument is None or balance is None or blocked:
-            why = blocked or ("no instrument" if instrument is None else "no balance yet")
-            return Verdict(0.0, (CheckOutcome("engine", False, why),), (), why)
-        qty, sizing = size_entry(signal, balance, instrument, rules)
-        results = run_checks(context(instrument, balance), qty, rules)
-        checks = (*results, CheckOutcome("sizing", qty > 0, sizing))
-        refused = [f"{r.name} ({r.detail})" for r in failed(results)]
-        if qty <= 0 and not refused:
-            refused.append(f"sizing ({sizing})")
-        return Verdict(qty, checks, tuple(refused))
+        """Size the entry and run every check, each named with its numbers (`ALL_CHECKS`)."""
+        checks = self.gate_checks(venue_problem)
+        checks.append(CheckOutcome(
+            "instrument_known", instrument is not None,
+            f"{signal.symbol} " + ("trading rules known" if instrument else "has no instrument"),
+        ))
+        checks.append(CheckOutcome(
+            "balance_known", balance is not None,
+            "balance known" if balance is not None else "no balance from the venue yet",
+        ))
+        qty = 0.0
+        if instrument is not None and balance is not None:
+            ctx = context(instrument, balance)
+            if ctx.day_loss_hit is False and daily_loss_reached(
+                ctx.day_realized_pnl, ctx.day_unrealized_pnl, ctx.day_start_equity, rules,
+            ):
+                self.safety.note_day_loss(ctx.day_unrealized_pnl)
+            qty, sizing = size_entry(signal, balance, instrument, rules)
+            checks += run_checks(ctx, qty, rules)
+            checks.append(CheckOutcome("sizing", qty > 0, sizing))
+        refused = tuple(f"{r.name} ({r.detail})" for r in failed(checks))
+        return Verdict(qty, tuple(checks), refused)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from densitytui.engine.engine import TradingEngine
 from densitytui.engine.journal import Journal
 from densitytui.market.engine import MarketEngine
-from densitytui.venues.base import Exchange, Venue
+from densitytui.venues.base import Exchange, MarketData, Venue
 from densitytui.venues.factory import BYBIT_VENUES, bybit_venue, sim_venue
 from densitytui.venues.paper import PaperBroker
 from densitytui.venues.sim import SimMarketData
@@ -79,13 +79,15 @@ def sim_engine(
     *,
     start_ms: int | None = None,
     account: Callable[[PaperBroker], Exchange] | None = None,
+    feed: Callable[[SimMarketData], MarketData] | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
 ) -> TradingEngine:
     """The engine on the simulated market in lockstep, on the market's virtual clock.
 
-    `account` wraps the paper account (a venue latency, a fault switch); `clock` and `sleep`
-    pace the market (tests hold time with their own)."""
+    `account` wraps the paper account (a venue latency, a fault switch), `feed` the public
+    data (a fault switch); `clock` and `sleep` pace the market (tests hold time with their
+    own)."""
     market = MarketEngine(config)
     venue = sim_venue(config, market.book, start_ms=start_ms, clock=clock, sleep=sleep)
     data = venue.market
@@ -93,6 +95,8 @@ def sim_engine(
     if account is not None:
         assert isinstance(venue.exchange, PaperBroker)
         venue = Venue(venue.name, data, account(venue.exchange))
+    if feed is not None:
+        venue = Venue(venue.name, feed(data), venue.exchange)
     return TradingEngine(
         config, venue, journal, clock_ms=data.now_ms, market=market, lockstep=True,
     )

@@ -12,6 +12,7 @@ stable snake_case, for the store and the screen:
                 any tracked, unfrozen one but the signal's own) >= min_reward_risk x the
                 stop distance: a trade whose target wall stands inside that room can only win
                 less than it risks, and its opposing-density exit would fire at once
+  cooldown      no re-entry on a symbol within reentry_cooldown_s of its last close
 
 Prices are judged at `last_price`, where a market entry fills: the stop distance is measured
 from it (a semi-automatic confirmation may come after price moved towards the stop), and so
@@ -59,6 +60,7 @@ class RiskRules:
         "min_reward_risk",
         "min_stop",
         "position_notional",
+        "reentry_cooldown_ms",
         "risk_per_trade",
         "stale_data_ms",
         "stop_streak_count",
@@ -84,6 +86,7 @@ class RiskRules:
         min_stop_pct: float = 0.05,
         min_reward_risk: float = 0.0,
         max_drawdown_pct: float = 10.0,
+        reentry_cooldown_s: float = 60.0,
     ) -> None:
         self.max_positions = max_positions
         self.position_notional = position_notional_usdt
@@ -102,6 +105,7 @@ class RiskRules:
         self.min_reward_risk = min_reward_risk
         # Kept in %: the kill switch compares the drawdown in % with it.
         self.max_drawdown_pct = max_drawdown_pct
+        self.reentry_cooldown_ms = round(reentry_cooldown_s * 1000)
 
     @classmethod
     def from_config(cls, config: Config, symbol: str | None = None) -> RiskRules:
@@ -126,6 +130,7 @@ class RiskRules:
             min_stop_pct=signals.min_stop_pct,
             min_reward_risk=signals.min_reward_risk,
             max_drawdown_pct=risk.max_drawdown_pct,
+            reentry_cooldown_s=risk.reentry_cooldown_s,
         )
 
 
@@ -135,8 +140,12 @@ class EntryContext:
 
     `open_positions` may include closed ones (`closed_at` set): they are skipped.
     `fee_rate` is the taker fee as a fraction (0.00055 for 0.055 %). `data_age_ms` is the time
-    since the last book message or pong, by local receive time. `recent_stop_times_ms` are the
-    times of positions closed by their stop-loss (any order, at least the last window's worth).
+    since the last book message of the signal's symbol, by local receive time (trades do not
+    count). `recent_stop_times_ms` are the times of positions closed by their stop-loss (any
+    order, at least the last window's worth). `day_unrealized_pnl` is the open positions' PnL
+    now; `day_loss_hit` says the daily loss limit was reached earlier today (it holds until the
+    next UTC day, whatever closes after). `last_close_ms` is the time of the last close on the
+    symbol (None if none is known).
     """
 
     signal: Signal
@@ -158,6 +167,9 @@ class EntryContext:
     entries_paused: bool
     # The symbol's tracked densities now (the reward/risk room is measured to them).
     densities: Sequence[Density] = ()
+    day_unrealized_pnl: float = 0.0
+    day_loss_hit: bool = False
+    last_close_ms: int | None = None
 
 
 def failed(results: Sequence[CheckOutcome]) -> list[CheckOutcome]:
@@ -307,6 +319,7 @@ def run_checks(ctx: EntryContext, qty: float, rules: RiskRules) -> list[CheckOut
             "entries paused by the trader" if ctx.entries_paused else "entries not paused",
         ),
         reward_risk(signal, price, ctx.densities, rules.min_reward_risk),
+        _cooldown(ctx, rules),
     ]
 
 
@@ -478,16 +491,48 @@ def _data_fresh(age_ms: int, rules: RiskRules) -> CheckOutcome:
 
 
 def _daily_loss(ctx: EntryContext, rules: RiskRules) -> CheckOutcome:
-    """The day's realized loss reaching daily_loss_limit_pct of the day's starting equity
-    blocks entries until the next UTC day (the engine resets both figures at midnight)."""
-    loss = max(0.0, -ctx.day_realized_pnl)
+    """The day's loss, realized plus the open positions' unrealized, reaching
+    daily_loss_limit_pct of the day's starting equity blocks entries until the next UTC day;
+    once reached it holds, though a later close wins (`day_loss_hit`)."""
+    pnl = ctx.day_realized_pnl + ctx.day_unrealized_pnl
+    loss = max(0.0, -pnl)
     limit = rules.daily_loss_limit * ctx.day_start_equity
+    of = f"limit {limit:.2f} USDT ({rules.daily_loss_limit:.2%} of {ctx.day_start_equity:.2f})"
+    parts = f"realized {ctx.day_realized_pnl:+.2f}, unrealized {ctx.day_unrealized_pnl:+.2f}"
+    if ctx.day_loss_hit:
+        return CheckOutcome(
+            "daily_loss", False,
+            f"{of} reached earlier today: no entries until the next UTC day "
+            f"(day's loss now {loss:.2f}: {parts})",
+        )
     passed = loss < limit - HAIR
     sign = "<" if passed else ">="
+    return CheckOutcome("daily_loss", passed, f"day's loss {loss:.2f} ({parts}) {sign} {of}")
+
+
+def daily_loss_reached(
+    realized_pnl: float, unrealized_pnl: float, day_start_equity: float, rules: RiskRules,
+) -> bool:
+    """True when the day's loss (realized plus unrealized) reaches the daily loss limit."""
+    loss = max(0.0, -(realized_pnl + unrealized_pnl))
+    return day_start_equity > 0.0 and loss >= rules.daily_loss_limit * day_start_equity - HAIR
+
+
+def _cooldown(ctx: EntryContext, rules: RiskRules) -> CheckOutcome:
+    """No entry on a symbol within reentry_cooldown_s of its last close, whoever closed it."""
+    cooldown_s = rules.reentry_cooldown_ms / 1000
+    last = ctx.last_close_ms
+    if last is None:
+        return CheckOutcome(
+            "cooldown", True, f"no close on {ctx.signal.symbol} known; cooldown {cooldown_s:g} s",
+        )
+    since = ctx.now_ms - last
+    passed = since >= rules.reentry_cooldown_ms
+    sign = ">=" if passed else "<"
     return CheckOutcome(
-        "daily_loss", passed,
-        f"day's loss {loss:.2f} {sign} limit {limit:.2f} USDT "
-        f"({rules.daily_loss_limit:.0%} of {ctx.day_start_equity:.2f})",
+        "cooldown", passed,
+        f"last close on {ctx.signal.symbol} {since / 1000:.1f} s ago {sign} cooldown "
+        f"{cooldown_s:g} s",
     )
 
 

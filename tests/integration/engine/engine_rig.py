@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +17,9 @@ from densitytui.engine.engine import TradingEngine
 from densitytui.engine.runner import sim_engine
 from densitytui.model import AppEvent
 from densitytui.storage import Store, open_store
-from densitytui.venues.base import Exchange
+from densitytui.venues.base import Exchange, MarketData
 from densitytui.venues.paper import PaperBroker
+from densitytui.venues.sim import SimMarketData
 
 T0 = 1_700_000_000_000
 WALL_LIMIT_S = 600.0
@@ -75,8 +76,11 @@ class Rig:
 @asynccontextmanager
 async def engine_rig(
     config: Config, *, faulty: bool = False, background: bool = True,
+    feed: Callable[[SimMarketData], MarketData] | None = None,
+    before_start: Callable[[Rig], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Rig]:
-    """A started engine; with `background` it runs on its own until the block ends."""
+    """A started engine; with `background` it runs on its own until the block ends. `feed`
+    wraps the simulated market's public data; `before_start` prepares the venue."""
     store = await open_store(config.storage)
     brokers: list[PaperBroker] = []
 
@@ -84,11 +88,13 @@ async def engine_rig(
         brokers.append(broker)
         return FaultyExchange(broker) if faulty else broker
 
-    engine = sim_engine(config, store, start_ms=T0, account=account)
+    engine = sim_engine(config, store, start_ms=T0, account=account, feed=feed)
     rig = Rig(engine, store, engine.exchange, brokers[0])
     engine.listeners.append(rig.events.append)
     runner: asyncio.Task[None] | None = None
     try:
+        if before_start is not None:
+            await before_start(rig)
         await engine.start()
         if background:
             runner = asyncio.create_task(engine.run())

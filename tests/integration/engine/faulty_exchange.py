@@ -44,6 +44,10 @@ class FaultyExchange(Exchange):
         self.fail_cancels = 0
         # Answers to order lookups are "not found" this many times first (a slow venue).
         self.lookup_misses = 0
+        # What the venue says is wrong with it (a REST ban, a refused key), None when nothing.
+        self.problem: str | None = None
+        # The account's margin mode as the venue reports it (None: the paper account's own).
+        self.margin: MarginMode | None = None
         self.placed: list[OrderRequest] = []
         self.cancel_calls = 0
 
@@ -91,6 +95,8 @@ class FaultyExchange(Exchange):
         await self.broker.set_leverage(symbol, leverage)
 
     async def margin_mode(self) -> MarginMode:
+        if self.margin is not None:
+            return self.margin
         return await self.broker.margin_mode()
 
     async def set_margin_mode(self, mode: MarginMode) -> None:

@@ -35,6 +35,7 @@ NAMES = [
     "no_position", "stop_distance", "entry_deviation", "density_exists", "available_balance",
     "qty_valid", "stop_on_tick", "min_notional", "position_exposure", "total_exposure", "min_balance",
     "book_valid", "data_fresh", "daily_loss", "stop_streak", "entries_not_paused", "reward_risk",
+    "cooldown",
 ]
 
 
@@ -247,7 +248,22 @@ def test_daily_loss_limit_edge() -> None:
     assert check("daily_loss", context(day_realized_pnl=120.0)).passed
     result = check("daily_loss", context(day_realized_pnl=-50.0))
     assert not result.passed
-    assert result.detail == "day's loss 50.00 >= limit 50.00 USDT (5% of 1000.00)"
+    assert result.detail == (
+        "day's loss 50.00 (realized -50.00, unrealized +0.00) >= limit 50.00 USDT "
+        "(5.00% of 1000.00)"
+    )
+    # Open positions' losses count; once reached the limit holds though the PnL recovers.
+    assert not check("daily_loss", context(day_realized_pnl=-20.0, day_unrealized_pnl=-30.0)).passed
+    held = check("daily_loss", context(day_realized_pnl=10.0, day_loss_hit=True))
+    assert not held.passed and "no entries until the next UTC day" in held.detail
+
+
+def test_cooldown_after_a_close_on_the_symbol() -> None:
+    assert check("cooldown", context(last_close_ms=None)).passed
+    assert check("cooldown", context(last_close_ms=NOW - 60_000)).passed
+    result = check("cooldown", context(last_close_ms=NOW - 2_000))
+    assert not result.passed
+    assert result.detail == "last close on TESTUSDT 2.0 s ago < cooldown 60 s"
 
 
 def test_stop_streak_window_and_pause_edges() -> None:
