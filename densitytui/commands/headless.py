@@ -1,8 +1,10 @@
 """`densitytui run --headless`: the whole engine without the UI, one line per event.
 
 SIGINT and SIGTERM stop it cleanly: entries stop, open positions keep their stop-losses on the
-exchange, the account's state is stored. `--duration` counts the venue's time (the simulated
-market's virtual seconds), so a fast simulated run covers as much market as a slow one.
+exchange, the account's state is stored. SIGUSR1 is the app's CLOSE ALL key: cancel every order,
+close every position, verify flat, then manual mode (`kill -USR1 PID` from another terminal).
+`--duration` counts the venue's time (the simulated market's virtual seconds), so a fast
+simulated run covers as much market as a slow one.
 """
 
 from __future__ import annotations
@@ -78,8 +80,16 @@ async def run_headless(
 async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    closing: set[asyncio.Task[None]] = set()
+
+    def close_all() -> None:
+        task = loop.create_task(engine.close_all())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, close_all)
     end = None if duration_s is None else engine.clock_ms() + round(duration_s * 1000)
     runner = asyncio.create_task(engine.run(until_ms=end))
     stopper = asyncio.create_task(stop.wait())
@@ -87,8 +97,11 @@ async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
         await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
             loop.remove_signal_handler(signum)
+        # A close-all under way finishes before the engine stops: it is the trader's order.
+        if closing:
+            await asyncio.gather(*closing, return_exceptions=True)
     if runner.done():
         runner.result()
     else:

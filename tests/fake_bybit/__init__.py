@@ -6,7 +6,8 @@
 Point a config's `[bybit]` endpoints at those URLs (testnet_* for venue `testnet`, mainnet_* for
 `paper`) and put the key and secret in BYBIT_API_KEY/BYBIT_API_SECRET. `fake.faults` switches
 misbehaviour on (see `Faults`); `fake.drop_public()` and `fake.drop_private()` cut connections;
-`fake.push_private(topic, data)` sends any private message; `fake.orders_received`,
+`fake.push_private(topic, data)` sends any private message; `fake.hold_orders()` keeps order
+requests waiting until `fake.release_orders()`; `fake.orders_received`,
 `fake.requests`, `fake.books` and `fake.broker` (the paper broker behind it) show what happened.
 """
 

@@ -78,6 +78,13 @@ class Faults:
     hang_order_responses: int = 0
     # trading-stop answers 10001 and order/create ignores an attached stopLoss.
     reject_stop_loss: bool = False
+    # order/create places the order without its attached stopLoss; trading-stop works (an
+    # entry whose stop the exchange did not take).
+    drop_attached_stop_loss: bool = False
+    # Called with each signed REST request's path and params as it arrives ("received") and
+    # once it is done but before its answer leaves ("done"); True drops the connection
+    # unanswered. A crash harness kills the client from here, at an exact point of its work.
+    request_hook: Callable[[str, dict[str, Any], str], bool] | None = None
 
 
 @dataclass
@@ -139,6 +146,8 @@ class FakeBybit:
         self._tasks: list[asyncio.Task[None]] = []
         self._order_ids: dict[str, str] = {}
         self._closing = asyncio.Event()
+        self._orders_open = asyncio.Event()
+        self._orders_open.set()
 
     # ---- lifecycle
 
@@ -482,11 +491,16 @@ class FakeBybit:
                 return self._answer(10006, "Too many visits!", {}, now, headers)
             if remaining < 0:
                 return self._answer(10006, "Too many visits!", {}, now, headers)
+        hook = self.faults.request_hook
+        if hook is not None and hook(request.path, params, "received"):
+            return None
         try:
             result = await handler(self, params)
         except RestError as exc:
             return self._answer(exc.code, exc.message, {}, now, headers)
         if result is LOST:
+            return None
+        if hook is not None and hook(request.path, params, "done"):
             return None
         return self._answer(0, "OK", result, now, headers)
 
@@ -589,8 +603,16 @@ class FakeBybit:
         return {"s": symbol, "b": top["bids"], "a": top["asks"], "ts": now, "u": book.last_u,
                 "seq": book.seq, "cts": now}
 
+    def hold_orders(self) -> None:
+        """Order requests wait unanswered, not lost, until `release_orders()`."""
+        self._orders_open.clear()
+
+    def release_orders(self) -> None:
+        self._orders_open.set()
+
     async def _create(self, params: dict[str, Any]) -> Any:
         _category(params)
+        await self._orders_open.wait()
         self.orders_received.append(dict(params))
         try:
             request = OrderRequest(
@@ -601,7 +623,9 @@ class FakeBybit:
                 order_type=OrderType(params.get("orderType", "Market")),
                 stop_loss=(
                     float(params["stopLoss"])
-                    if params.get("stopLoss") and not self.faults.reject_stop_loss else None
+                    if params.get("stopLoss") and not (
+                        self.faults.reject_stop_loss or self.faults.drop_attached_stop_loss)
+                    else None
                 ),
                 reduce_only=bool(params.get("reduceOnly", False)),
             )

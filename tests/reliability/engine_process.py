@@ -39,6 +39,7 @@ order_lookup_interval_s = 0.05
 {network}_rest = "{rest}"
 {network}_public_ws = "{public}"
 {network}_private_ws = "{private}"
+{extra}
 """
 
 
@@ -62,13 +63,14 @@ class Desk:
 
     def write_config(
         self, fake: FakeBybit, *, venue: str = "testnet", mode: str = "auto",
-        level: str = "INFO", engine: str = "",
+        level: str = "INFO", engine: str = "", extra: str = "",
     ) -> Path:
+        """The session's config: `engine` lines go in [engine], `extra` tables at the end."""
         network = "mainnet" if venue == "live" else "testnet"
         self.config.write_text(CONFIG.format(
             venue=venue, mode=mode, db=self.db, log=self.log, level=level, engine=engine,
             network=network, rest=fake.rest_url, public=fake.public_ws_url,
-            private=fake.private_ws_url,
+            private=fake.private_ws_url, extra=extra,
         ))
         return self.config
 
