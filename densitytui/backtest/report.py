@@ -44,6 +44,8 @@ CHART_HEIGHT = 8
 SVG_WIDTH = 900
 SVG_HEIGHT = 240
 MONEY = 6
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
@@ -240,6 +242,7 @@ def to_dict(result: BacktestResult) -> dict[str, Any]:
         "malformed": result.malformed,
         "change_24h": result.change_24h,
         "trend_note": trend_note(result),
+        "range_warmup": range_warmup(result),
         "fill_model": fill_model(result),
         "latency_ms": result.latency_ms,
         "taker_fee_pct": result.taker_fee_pct,
@@ -318,6 +321,30 @@ def instrument_note(sources: dict[str, str]) -> str:
         for source, symbols in sorted(by_source.items())
     ]
     return "instrument rules: " + ("; ".join(parts) if parts else "none listed")
+
+
+def range_warmup(result: BacktestResult) -> dict[str, Any]:
+    """When the range rules (new territory, range_return) could first judge each of their
+    ranges: a replay has no klines, so its warm-up is the recording itself, from the minute
+    of its first data (the tape counts history by minutes); until then they say "unknown"."""
+    hours = sorted(result.config.get("tape", {}).get("range_hours") or [])
+    first_minute = result.start_ms // MINUTE_MS * MINUTE_MS
+    judged: dict[str, str | None] = {}
+    for h in hours:
+        at = first_minute + round(h * HOUR_MS)
+        judged[f"{h:g}"] = stamp(at) if at <= result.end_ms else None
+    held = (result.end_ms - result.start_ms) / MINUTE_MS
+    parts = [
+        f"the {h} h range from {at}" if at else f"the {h} h range never (unknown throughout)"
+        for h, at in judged.items()
+    ]
+    note = (
+        "range warm-up: a replay has no klines, so the range rules judge a range only once "
+        f"the recording covers it (new territory the longest, range_return each): "
+        f"{'; '.join(parts) or 'no range configured'} (the recording holds {held:.1f} min)"
+    )
+    return {"hours": hours, "judged_from": judged, "recorded_min": _round(held, 1),
+            "note": note}
 
 
 def trend_note(result: BacktestResult) -> str:
@@ -416,6 +443,7 @@ def render_text(result: BacktestResult) -> str:
     ]
     if data["trend_note"]:
         out.append(f"  {data['trend_note']}")
+    out.append(f"  {data['range_warmup']['note']}")
     out.append(f"  {data['instrument_note']}")
     out.append(f"  fill model: {data['fill_model']}")
     out.append("")
@@ -569,6 +597,7 @@ def render_html(result: BacktestResult) -> str:
         ["period", f"{data['start']} .. {data['end']}"],
         ["messages", f"{result.messages} ({result.malformed} malformed)"],
         ["24 h change", data["trend_note"] or "from tickers"],
+        ["range warm-up", data["range_warmup"]["note"]],
         ["fill model", data["fill_model"]],
         ["latency", f"{result.latency_ms} ms of recorded time"],
         ["taker fee", f"{result.taker_fee_pct:g} %"],

@@ -8,7 +8,8 @@ the movers watched, which the entries and the snapshot read.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from densitytui.engine.events import Emit, EventKind
@@ -31,6 +32,9 @@ HOUSEKEEPING_MS = 1000
 # A risen equity peak is stored at most this often (ms of venue time): a crash loses at most
 # this much of its rise, and a rising equity does not write every second.
 PEAK_SAVE_MS = 10_000
+KLINE_MINUTES = 1
+# Bybit's largest kline page.
+KLINE_LIMIT = 1000
 
 
 class Housekeeper:
@@ -168,6 +172,7 @@ class Housekeeper:
         self.movers = movers
         if diff.added:
             await self.venue.market.subscribe(sorted(diff.added))
+            await self._seed_history(sorted(diff.added))
         if diff.removed:
             await self.venue.market.unsubscribe(sorted(diff.removed))
             for symbol in diff.removed:
@@ -184,6 +189,26 @@ class Housekeeper:
                 f"watching {len(self.watched)}: +{len(diff.added)} -{len(diff.removed)}",
                 "",
             )
+
+    async def _seed_history(self, symbols: Sequence[str]) -> None:
+        """The range rules' history (tape.range_hours) from the venue's klines, so a symbol
+        newly watched is judged at once rather than after hours of trades; a venue without
+        klines (a replay) gives none, and the rules say "unknown" until the data covers it.
+        Only a failure is an event (the signals' reasons say how much history a range had)."""
+        hours = max(self.config.tape.range_hours)
+        limit = min(KLINE_LIMIT, math.ceil(hours * 60 / KLINE_MINUTES))
+        for symbol in symbols:
+            try:
+                klines = await self.venue.market.klines(symbol, KLINE_MINUTES, limit)
+            except ExchangeError as exc:
+                self.emit(
+                    EventKind.VENUE_ERROR,
+                    f"{symbol}: no klines for the {hours:g} h range ({exc}); it stays unknown "
+                    "until the trades cover it", symbol,
+                )
+                continue
+            if klines:
+                self.market.seed_klines(symbol, klines)
 
     async def _resubscribe(self, symbol: str) -> None:
         """A gapped or crossed book heals from the stream's next snapshot, never from REST."""
