@@ -17,9 +17,11 @@ from densitytui.backtest.report import to_dict
 from densitytui.backtest.run import run_backtest
 from densitytui.config import Config
 
-# Loose signals and no reward/risk check: trades of both kinds and most exit reasons.
+# Loose signals, no reward/risk check and no re-entry cooldown: trades of both kinds and most
+# exit reasons.
 LOOSE = [
-    "risk.max_position_exposure_pct=10", "signals.bounce_max_distance_pct=0.5",
+    "risk.max_position_exposure_pct=10", "risk.reentry_cooldown_s=0",
+    "signals.bounce_max_distance_pct=0.5",
     "signals.bounce_max_erosion_pct=40", "signals.bounce_max_eaten_pct=40",
     "signals.breakout_min_erosion_pct=10", "signals.min_reward_risk=0",
 ]
