@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.engine.safety import Safety
-from densitytui.venues.base import Exchange, StatefulAccount
+from densitytui.venues.base import Exchange, SimulatedAccount
 
 STATE_SAFETY = "safety:{venue}"
 STATE_PAPER = "paper_account:{venue}"
@@ -44,7 +44,7 @@ class AccountState:
     async def restore_account(self) -> bool:
         """Restore a paper account from the store; True when one was there."""
         account = self.exchange
-        if not isinstance(account, StatefulAccount):
+        if not isinstance(account, SimulatedAccount):
             return False
         stored = await self.journal.get_state(self._key(STATE_PAPER))
         if not isinstance(stored, dict):
@@ -72,7 +72,7 @@ class AccountState:
 
     async def save_account(self) -> None:
         account = self.exchange
-        if isinstance(account, StatefulAccount) and not self.scratch:
+        if isinstance(account, SimulatedAccount) and not self.scratch:
             await self.journal.set_state(
                 self._key(STATE_PAPER), account.export_state(), self.clock_ms(),
             )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from densitytui.engine.account_state import AccountState, AccountStateError
@@ -50,14 +50,7 @@ from densitytui.model import (
     TradingMode,
 )
 from densitytui.strategy.checks import RiskRules
-from densitytui.venues.base import (
-    FrameRuns,
-    QueuedUpdates,
-    ReportsProblems,
-    ReportsStaleness,
-    StatefulAccount,
-    Venue,
-)
+from densitytui.venues.base import SimulatedAccount, Venue
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -68,11 +61,6 @@ if TYPE_CHECKING:
 
 class EngineStartError(Exception):
     """The engine cannot start safely; the message says why."""
-
-
-async def _runs_of_one(frames: AsyncIterator[bytes]) -> AsyncIterator[tuple[bytes]]:
-    async for frame in frames:
-        yield (frame,)
 
 
 class TradingEngine:
@@ -99,12 +87,8 @@ class TradingEngine:
         self.clock_ms = clock_ms
         self.receive_ms = receive_ms or clock_ms
         self.lockstep = lockstep
-        # What the venue's parts can do besides the interfaces, looked up once.
-        self._queued = account if isinstance(account, QueuedUpdates) else None
-        self._problem_reporters = [
-            part for part in (venue.market, account) if isinstance(part, ReportsProblems)
-        ]
-        self._staleness = venue.market if isinstance(venue.market, ReportsStaleness) else None
+        # An account simulated here (paper) is fed by the public stream: looked up once.
+        self._simulated = account if isinstance(account, SimulatedAccount) else None
         self.market = market or MarketEngine(config, change_24h)
         self.mode = config.app.mode
         self.events = EventBus(clock_ms)
@@ -385,8 +369,8 @@ class TradingEngine:
     @property
     def venue_problem(self) -> str:
         """What the venue reports wrong (a REST ban, a refused key, a stale stream), or ""."""
-        problems = [part.problem for part in self._problem_reporters if part.problem]
-        if self._staleness is not None and self._staleness.stale:
+        problems = [self.venue.market.problem, self.exchange.problem]
+        if self.venue.market.stale:
             problems.append("public stream stale")
         return "; ".join(p for p in problems if p)
 
@@ -395,7 +379,8 @@ class TradingEngine:
     async def _feed(self) -> None:
         feed = self.venue.market
         connections = feed.connections
-        runs = feed.runs() if isinstance(feed, FrameRuns) else _runs_of_one(feed.messages())
+        runs = feed.runs()
+        simulated = self._simulated
         market_feed = self.feed
         on_frame = market_feed.on_frame
         clock = self.clock_ms
@@ -421,7 +406,7 @@ class TradingEngine:
                 if lockstep and (running or market_feed.account_touched):
                     touched, market_feed.account_touched = market_feed.account_touched, False
                     if running or (
-                        touched and (self._queued is None or self._queued.pending_updates)
+                        touched and simulated is not None and simulated.pending_updates
                     ):
                         await self.tasks.settle()
                 if stopped.is_set() or (until is not None and now >= until):
@@ -462,7 +447,7 @@ class TradingEngine:
             self.positions.on_fill(update)
         else:
             await self.positions.on_position(update)
-        if isinstance(update, Position) and isinstance(self.exchange, StatefulAccount):
+        if isinstance(update, Position) and self._simulated is not None:
             await self.state.save_account()
 
     # ---- housekeeping ---------------------------------------------------------------------------

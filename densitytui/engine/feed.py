@@ -24,7 +24,7 @@ from densitytui.market.decode import (
 )
 from densitytui.model import Density, DensityEvent, Instrument, Signal, SignalKind, Trend
 from densitytui.strategy.signals import Reach, find_signals
-from densitytui.venues.base import FundingSink, MarkSink, PriceSink, TradeSink
+from densitytui.venues.base import SimulatedAccount
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -67,10 +67,7 @@ class MarketFeed:
         self.eval_interval_ms = config.engine.eval_interval_ms
         self.exit_check_ms = config.engine.exit_check_ms
         # What the account can be fed, looked up once (isinstance is too slow for every frame).
-        self.trade_sink = account if isinstance(account, TradeSink) else None
-        self.price_sink = account if isinstance(account, PriceSink) else None
-        self.mark_sink = account if isinstance(account, MarkSink) else None
-        self.funding_sink = account if isinstance(account, FundingSink) else None
+        self.simulated = account if isinstance(account, SimulatedAccount) else None
         self.last_price = last_price
         self.prev_price: dict[str, float] = {}
         self.prices: dict[str, deque[float]] = {}
@@ -126,13 +123,14 @@ class MarketFeed:
         elif kind is TickerMessage:
             self.reaches.pop(message.symbol, None)
             mark = message.fields.get("mark_price")
-            if mark and self.mark_sink is not None:
-                self.mark_sink.on_mark(message.symbol, mark, message.ts)
+            simulated = self.simulated
+            if mark and simulated is not None:
+                simulated.on_mark(message.symbol, mark, message.ts)
                 if message.symbol in self.trades:
                     self.account_touched = True
             rate = message.fields.get("funding_rate_pct")
-            if rate is not None and self.funding_sink is not None:
-                self.funding_sink.on_funding_rate(message.symbol, rate, message.ts)
+            if rate is not None and simulated is not None:
+                simulated.on_funding_rate(message.symbol, rate, message.ts)
 
     def data_age(self, now: int) -> int:
         """Time since the last public message of any symbol (the connection's liveliness)."""
@@ -165,16 +163,12 @@ class MarketFeed:
 
     def _on_trades(self, message: TradeMessage, started: float) -> None:
         symbol = message.symbol
-        if self.price_sink is not None:
+        simulated = self.simulated
+        if simulated is not None:
             items = message.items
             # Most frames carry one trade: a tuple is cheaper to make than a list.
             prices = (items[0].price,) if len(items) == 1 else [item.price for item in items]
-            self.price_sink.on_prices(symbol, prices)
-            if symbol in self.trades:
-                self.account_touched = True
-        elif self.trade_sink is not None:
-            for trade in message.trades:
-                self.trade_sink.on_trade(trade)
+            simulated.on_prices(symbol, prices)
             if symbol in self.trades:
                 self.account_touched = True
         prints = message.prints

@@ -17,7 +17,7 @@ from densitytui.engine.journal import Journal, JournalError
 from densitytui.engine.safety import DAY_MS
 from densitytui.market.movers import Movers, diff_movers, select_movers
 from densitytui.model import Balance, Instrument
-from densitytui.venues.base import ExchangeError, Resyncable, Venue
+from densitytui.venues.base import ExchangeError, Venue
 
 if TYPE_CHECKING:
     from densitytui.config import Config
@@ -212,12 +212,7 @@ class Housekeeper:
 
     async def _resubscribe(self, symbol: str) -> None:
         """A gapped or crossed book heals from the stream's next snapshot, never from REST."""
-        market = self.venue.market
-        if isinstance(market, Resyncable):
-            await market.resync([symbol])
-        else:
-            await market.unsubscribe([symbol])
-            await market.subscribe([symbol])
+        await self.venue.market.resync([symbol])
         self.emit(
             EventKind.RESYNC, f"{symbol}: book invalid, resubscribed for a fresh snapshot", symbol,
         )

@@ -8,9 +8,9 @@ calls raise typed errors that carry Bybit's retCode and message where one applie
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from densitytui.model import (
     Balance,
@@ -111,6 +111,27 @@ class MarketData(ABC):
     async def close(self) -> None:
         """Release connections and tasks; the object is unusable afterwards."""
 
+    async def runs(self) -> AsyncIterator[Iterable[bytes]]:
+        """The frames in runs, each read without an await: a feed that has many at hand (a
+        replay) hands them out without an await per frame. By default, runs of one frame."""
+        async for frame in self.messages():
+            yield (frame,)
+
+    async def resync(self, symbols: Sequence[str]) -> None:
+        """Heal the books of `symbols` from a fresh snapshot: by default resubscribe them."""
+        await self.unsubscribe(symbols)
+        await self.subscribe(symbols)
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the feed, in one line; None when nothing is."""
+        return None
+
+    @property
+    def stale(self) -> bool:
+        """The stream has gone quiet (no message or pong for too long)."""
+        return False
+
 
 class Exchange(ABC):
     """One trading account on one venue."""
@@ -170,6 +191,12 @@ class Exchange(ABC):
     async def close(self) -> None:
         """Release connections and tasks; the object is unusable afterwards."""
 
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the account's link, in one line (a ban, a refused key); None
+        when nothing is."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Venue:
@@ -180,79 +207,40 @@ class Venue:
     exchange: Exchange
 
 
-# ---- what some venue parts can do beyond the interfaces (probed once by the engine)
+class SimulatedAccount(Exchange):
+    """An account simulated here (the paper account, or one behind a wrapper): the public
+    stream feeds it (trades fill its stops, marks judge its liquidations, tickers carry its
+    funding rate), its updates wait in a queue until the engine takes them, and the engine
+    keeps its balance and positions in the store. The engine checks for it once, at start."""
 
+    @abstractmethod
+    def on_trade(self, trade: Trade) -> None:
+        """A public trade: stops it crosses trigger and fill from the book."""
 
-@runtime_checkable
-class TradeSink(Protocol):
-    """A paper account fed by the public stream: trades trigger its stops, marks its
-    liquidations. Bybit accounts need no feeding."""
+    @abstractmethod
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
+        """The prices of one trade message in order, as `on_trade` of each (no `Trade`
+        objects made: a replay feeds every trade)."""
 
-    def on_trade(self, trade: Trade) -> None: ...
+    @abstractmethod
+    def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
+        """The venue's mark price of `symbol` (liquidations are judged on it)."""
 
-
-@runtime_checkable
-class PriceSink(Protocol):
-    """A paper account that takes the prices of a trade message in order, as `on_trade` of
-    each, without the `Trade` objects (a replay feeds it every trade)."""
-
-    def on_prices(self, symbol: str, prices: Sequence[float]) -> None: ...
-
-
-@runtime_checkable
-class FrameRuns(Protocol):
-    """A feed that hands its frames out in runs, each a plain iterator (a replay): no await
-    per frame."""
-
-    def runs(self) -> AsyncIterator[Iterator[bytes]]: ...
-
-
-@runtime_checkable
-class Resyncable(Protocol):
-    """A stream that heals a book by asking for a fresh snapshot (Bybit resubscribes)."""
-
-    async def resync(self, symbols: Sequence[str]) -> None: ...
-
-
-@runtime_checkable
-class ReportsProblems(Protocol):
-    """A venue part that can say what is wrong with it in one line (None when nothing is)."""
+    @abstractmethod
+    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None:
+        """The funding rate the tickers carry (`fundingRate`, in %)."""
 
     @property
-    def problem(self) -> str | None: ...
+    @abstractmethod
+    def pending_updates(self) -> int:
+        """Updates published and not yet taken from `updates` (a fed trade needs the engine
+        to settle only when it queued one)."""
 
+    @abstractmethod
+    def export_state(self) -> Any:
+        """Balance and positions, for the store."""
 
-@runtime_checkable
-class ReportsStaleness(Protocol):
-    @property
-    def stale(self) -> bool: ...
+    @abstractmethod
+    def restore_state(self, state: Any) -> None:
+        """Take back what `export_state` gave; ValueError when it cannot."""
 
-
-@runtime_checkable
-class QueuedUpdates(Protocol):
-    """A paper account whose updates wait in a queue until the engine takes them: a trade it
-    was fed needs the engine to settle only when it queued one (a stop filled)."""
-
-    @property
-    def pending_updates(self) -> int: ...
-
-
-@runtime_checkable
-class MarkSink(Protocol):
-    def on_mark(self, symbol: str, mark_price: float, ts: int) -> None: ...
-
-
-@runtime_checkable
-class FundingSink(Protocol):
-    """An account that charges funding at the rate the tickers carry (`fundingRate`, in %)."""
-
-    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None: ...
-
-
-@runtime_checkable
-class StatefulAccount(Protocol):
-    """A paper account whose balance and positions the engine keeps in the store."""
-
-    def export_state(self) -> dict[str, Any]: ...
-
-    def restore_state(self, state: dict[str, Any]) -> None: ...

@@ -9,15 +9,15 @@ account (trades, marks) and its stored state pass straight through.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from densitytui.model import Balance, MarginMode, Order, OrderRequest, Position, Trade
-from densitytui.venues.base import AccountUpdate, Exchange
+from densitytui.venues.base import AccountUpdate, SimulatedAccount
 from densitytui.venues.paper import PaperBroker
 
 
-class LatencyExchange(Exchange):
+class LatencyExchange(SimulatedAccount):
     """`account` with `delay_s` added to every request."""
 
     def __init__(self, account: PaperBroker, delay_s: float) -> None:
@@ -79,8 +79,15 @@ class LatencyExchange(Exchange):
     def on_trade(self, trade: Trade) -> None:
         self.account.on_trade(trade)
 
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
+        self.account.on_prices(symbol, prices)
+
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
         self.account.on_mark(symbol, mark_price, ts)
+
+    @property
+    def pending_updates(self) -> int:
+        return self.account.pending_updates
 
     def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None:
         self.account.on_funding_rate(symbol, rate_pct, ts)

@@ -129,9 +129,9 @@ from densitytui.venues.base import (
     RET_PARAMETER_ERROR,
     RET_QTY_ROUNDS_TO_ZERO,
     AccountUpdate,
-    Exchange,
     ExchangeError,
     OrderRejected,
+    SimulatedAccount,
     VenueUnavailable,
 )
 
@@ -269,7 +269,7 @@ class FundingPayment(NamedTuple):
     source: str
 
 
-class PaperBroker(Exchange):
+class PaperBroker(SimulatedAccount):
     """One paper USDT account; see the module docstring for the rules it follows."""
 
     def __init__(

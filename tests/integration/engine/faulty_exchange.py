@@ -7,8 +7,9 @@ stop-loss, a failed cancel) or what the venue does (an entry whose stop-loss is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from densitytui.model import (
     Balance,
@@ -20,15 +21,15 @@ from densitytui.model import (
 )
 from densitytui.venues.base import (
     AccountUpdate,
-    Exchange,
     OrderRejected,
     OutcomeUnknown,
+    SimulatedAccount,
     VenueUnavailable,
 )
 from densitytui.venues.paper import PaperBroker
 
 
-class FaultyExchange(Exchange):
+class FaultyExchange(SimulatedAccount):
     """Delegates to a `PaperBroker`; the public attributes are the fault switches."""
 
     def __init__(self, broker: PaperBroker) -> None:
@@ -45,7 +46,7 @@ class FaultyExchange(Exchange):
         # Answers to order lookups are "not found" this many times first (a slow venue).
         self.lookup_misses = 0
         # What the venue says is wrong with it (a REST ban, a refused key), None when nothing.
-        self.problem: str | None = None
+        self.problem_text: str | None = None
         # The account's margin mode as the venue reports it (None: the paper account's own).
         self.margin: MarginMode | None = None
         self.placed: list[OrderRequest] = []
@@ -108,9 +109,29 @@ class FaultyExchange(Exchange):
     async def close(self) -> None:
         await self.broker.close()
 
-    # The public stream feeds the paper account through the wrapper.
+    @property
+    def problem(self) -> str | None:
+        return self.problem_text
+
+    # The public stream feeds the paper account through the wrapper, which keeps its state.
     def on_trade(self, trade: Trade) -> None:
         self.broker.on_trade(trade)
 
+    def on_prices(self, symbol: str, prices: Sequence[float]) -> None:
+        self.broker.on_prices(symbol, prices)
+
     def on_mark(self, symbol: str, mark_price: float, ts: int) -> None:
         self.broker.on_mark(symbol, mark_price, ts)
+
+    def on_funding_rate(self, symbol: str, rate_pct: float, ts: int) -> None:
+        self.broker.on_funding_rate(symbol, rate_pct, ts)
+
+    @property
+    def pending_updates(self) -> int:
+        return self.broker.pending_updates
+
+    def export_state(self) -> Any:
+        return self.broker.export_state()
+
+    def restore_state(self, state: Any) -> None:
+        self.broker.restore_state(state)

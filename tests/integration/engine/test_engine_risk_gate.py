@@ -168,9 +168,9 @@ async def test_signal_level_rules_each_refuse_with_their_numbers(tmp_path: Path)
         exchange = rig.exchange
         assert isinstance(exchange, FaultyExchange)
         decision, sent = await confirm(
-            rig, signal, before=lambda s: setattr(exchange, "problem", "REST banned (10006)"),
+            rig, signal, before=lambda s: setattr(exchange, "problem_text", "REST banned (10006)"),
         )
-        exchange.problem = None
+        exchange.problem_text = None
         refused_by(decision, sent, "venue_ok", "REST banned (10006)")
 
         signal = await pending(rig)
@@ -365,6 +365,28 @@ async def test_the_daily_loss_limit_counts_open_losses_and_holds_for_the_day(
         assert -engine.safety.day_realized_pnl < limit, "the day's realized loss is under it"
         decision, sent = await confirm(rig, await pending(rig))
         refused_by(decision, sent, "daily_loss", "no entries until the next UTC day")
+
+
+async def test_a_realized_loss_reaching_the_limit_refuses_with_the_days_numbers(
+    tmp_path: Path,
+) -> None:
+    """A round trip at a 5 % taker fee loses about 1 USDT on 10: beyond a limit of 0.5 USDT.
+    The refusal shows the day's realized PnL as the store has it."""
+    config = semi(
+        tmp_path / "e.db", risk={"daily_loss_limit_pct": 0.05, "reentry_cooldown_s": 0},
+        paper={"taker_fee_pct": 5.0},
+    )
+    async with engine_rig(config, faulty=True) as rig:
+        engine = rig.engine
+        signal = await pending(rig)
+        accepted(*await confirm(rig, signal))
+        await engine.close_position(signal.symbol)
+        await rig.until(lambda: signal.symbol not in engine.trades, "the close", 60)
+        closed = await rig.store.closed_positions(10)
+        realized = sum(p.realized_pnl for p in closed)
+        assert realized < -0.5
+        decision, sent = await confirm(rig, await pending(rig))
+        refused_by(decision, sent, "daily_loss", f"realized {realized:+.2f}", "limit 0.50 USDT")
 
 
 async def test_after_a_close_the_symbol_waits_out_its_cooldown(tmp_path: Path) -> None:
