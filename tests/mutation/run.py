@@ -147,10 +147,18 @@ MUTANTS = [verdict(check) for check in GATE] + [
 
 
 def mutate(mutant: Mutant, into: Path) -> None:
-    """A fresh copy of the package in `into`, with `mutant` applied."""
+    """A fresh copy of the package in `into`, with `mutant` applied (the themes and the
+    default config beside it, where the package looks for them)."""
     if into.exists():
         shutil.rmtree(into)
     shutil.copytree(PACKAGE, into, ignore=shutil.ignore_patterns("__pycache__"))
+    for beside in ("themes", "config.toml"):
+        source, target = ROOT / beside, into.parent / beside
+        if not target.exists():
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copy2(source, target)
     target = into / mutant.path
     text = target.read_text()
     count = text.count(mutant.old)
@@ -160,11 +168,13 @@ def mutate(mutant: Mutant, into: Path) -> None:
 
 
 def run_tests(site: Path, timeout_s: float) -> tuple[str, float, str]:
-    """pytest on TESTS with the package in `site` first on the path: passed, failed or
-    timeout, the seconds it took and the end of its output."""
+    """pytest on TESTS with the package in `site` first on the path: passed, failed (a test
+    failed), error (the run broke before: collection, import), or timeout; the seconds it
+    took and the end of its output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(site) + os.pathsep + env.get("PYTHONPATH", "")
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:logging", "-p",
+    # -P: the working directory (this repository) must not come before the mutant on the path.
+    command = [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-p", "no:logging", "-p",
                "no:cacheprovider", *TESTS]
     started = time.monotonic()
     try:
@@ -175,7 +185,8 @@ def run_tests(site: Path, timeout_s: float) -> tuple[str, float, str]:
         return "timeout", time.monotonic() - started, ""
     elapsed = time.monotonic() - started
     tail = "\n".join(result.stdout.splitlines()[-25:])
-    return ("passed" if result.returncode == 0 else "failed"), elapsed, tail
+    outcome = {0: "passed", 1: "failed"}.get(result.returncode, "error")
+    return outcome, elapsed, tail
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         site = Path(tmp)
         for mutant in mutants:
             mutate(mutant, site / "densitytui")
-            outcome, elapsed, _ = run_tests(site, args.timeout)
+            outcome, elapsed, tail = run_tests(site, args.timeout)
+            if outcome == "error":
+                print(tail)
+                raise SystemExit(f"{mutant.name}: the tests could not run on the mutant")
             status = {"failed": "killed", "timeout": "killed (timeout)"}.get(outcome, "SURVIVED")
             rows.append((mutant, status, elapsed))
             print(f"{mutant.name:28} {status:17} {elapsed:5.0f} s  {mutant.what}", flush=True)

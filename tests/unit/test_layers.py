@@ -20,8 +20,23 @@ FORBIDDEN_IN_PURE = {
 }
 
 
+def _module_of(path: Path) -> str:
+    return "densitytui." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+def _absolute(path: Path, node: ast.ImportFrom) -> str:
+    """The module an import names, relative ones (`from ..engine import x`) resolved."""
+    if node.level == 0:
+        return node.module or ""
+    package = _module_of(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
 def _runtime_imports(path: Path) -> set[str]:
-    """Modules imported outside `if TYPE_CHECKING:` blocks."""
+    """Modules imported outside `if TYPE_CHECKING:` blocks, relative imports resolved."""
     tree = ast.parse(path.read_text(), str(path))
     skipped: set[int] = set()
     for node in ast.walk(tree):
@@ -33,8 +48,8 @@ def _runtime_imports(path: Path) -> set[str]:
             continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            found.add(_absolute(path, node))
     return found
 
 
