@@ -49,6 +49,10 @@ async def run_headless(
         print(f"densitytui: {exc}", file=sys.stderr)
         return 2
     engine: TradingEngine | None = None
+    close_key = CloseAllKey()
+    loop = asyncio.get_running_loop()
+    # Before the engine starts: the signal's default action would end the process.
+    loop.add_signal_handler(signal.SIGUSR1, close_key.press)
     try:
         try:
             engine = await open_engine(config, store, options)
@@ -65,11 +69,15 @@ async def run_headless(
             # The venue refused what a start needs (the balance: a bad key, a ban): one line.
             print(f"densitytui: {engine.venue.name} cannot start: {exc}", file=sys.stderr)
             return 2
+        close_key.started(engine)
         await _until_done(engine, duration_s)
+        # A close-all under way finishes before the engine stops: it is the trader's order.
+        await close_key.finish()
         await engine.stop()
         _summary(engine, out)
         return 0
     finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
         if engine is not None:
             await engine.stop()
             await engine.venue.market.close()
@@ -80,16 +88,8 @@ async def run_headless(
 async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    closing: set[asyncio.Task[None]] = set()
-
-    def close_all() -> None:
-        task = loop.create_task(engine.close_all())
-        closing.add(task)
-        task.add_done_callback(closing.discard)
-
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, close_all)
     end = None if duration_s is None else engine.clock_ms() + round(duration_s * 1000)
     runner = asyncio.create_task(engine.run(until_ms=end))
     stopper = asyncio.create_task(stop.wait())
@@ -97,16 +97,43 @@ async def _until_done(engine: TradingEngine, duration_s: float | None) -> None:
         await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        # A close-all under way finishes before the engine stops: it is the trader's order.
-        if closing:
-            await asyncio.gather(*closing, return_exceptions=True)
     if runner.done():
         runner.result()
     else:
         await engine.stop()
         await runner
+
+
+class CloseAllKey:
+    """SIGUSR1, the CLOSE ALL key: each press closes everything; a press while the engine is
+    still starting is kept until it has started."""
+
+    def __init__(self) -> None:
+        self._engine: TradingEngine | None = None
+        self._pending = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def press(self) -> None:
+        if self._engine is None:
+            self._pending = True
+        else:
+            self._close(self._engine)
+
+    def started(self, engine: TradingEngine) -> None:
+        self._engine = engine
+        if self._pending:
+            self._pending = False
+            self._close(engine)
+
+    def _close(self, engine: TradingEngine) -> None:
+        task = asyncio.get_running_loop().create_task(engine.close_all())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def finish(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _summary(engine: TradingEngine, out: TextIO) -> None:

@@ -85,6 +85,12 @@ class Faults:
     # once it is done but before its answer leaves ("done"); True drops the connection
     # unanswered. A crash harness kills the client from here, at an exact point of its work.
     request_hook: Callable[[str, dict[str, Any], str], bool] | None = None
+    # No public data frame goes out until this wall time (ms): a stalled stream. The deltas
+    # it swallows leave a `u` gap in every book.
+    public_paused_until_ms: int = 0
+    # Every REST answer waits `rest_delay_s` before it leaves, until this wall time (ms).
+    rest_delay_until_ms: int = 0
+    rest_delay_s: float = 0.0
 
 
 @dataclass
@@ -133,6 +139,14 @@ class FakeBybit:
         )
         self.leverage: dict[str, float] = {}
         self.orders_received: list[dict[str, Any]] = []
+        self.orders_received_at: list[int] = []
+        # What the public stream told its subscribers, by wall time (ms): a book's `gap` (a
+        # delta it never sent, a dropped connection) and `snapshot` (one sent), per symbol;
+        # and the silences of book and trade data longer than `silence_ms` (start, end).
+        self.book_log: list[tuple[int, str, str]] = []
+        self.silence_ms = 1_000
+        self.silences: list[tuple[int, int]] = []
+        self._last_data_sent = 0
         self.requests: list[tuple[str, str]] = []
         self.public: list[_Subscriber] = []
         self.private: dict[ServerConnection, set[str]] = {}
@@ -209,6 +223,9 @@ class FakeBybit:
         for subscriber in list(self.public):
             subscriber.ws.transport.abort()
             dropped += 1
+        if dropped:
+            now = self.now_ms()
+            self.book_log.extend((now, symbol, "gap") for symbol in self.books)
         return dropped
 
     def drop_private(self) -> None:
@@ -247,21 +264,38 @@ class FakeBybit:
     async def _publish(self, item: tuple[str, bytes]) -> None:
         topic, raw = item
         is_book = topic.startswith("orderbook.")
+        paused = self.now_ms() < self.faults.public_paused_until_ms
         if is_book:
             symbol = topic.rsplit(".", 1)[1]
-            if symbol in self.faults.restart_u:
+            if symbol in self.faults.restart_u and not paused:
                 self.faults.restart_u.discard(symbol)
                 await self._restart(topic, symbol)
                 return
-            if self.faults.skip_u > 0 and b'"delta"' in raw[:80]:
-                self.faults.skip_u -= 1
+            if (paused or self.faults.skip_u > 0) and b'"delta"' in raw[:80]:
+                if not paused:
+                    self.faults.skip_u -= 1
+                if self.public:
+                    self.book_log.append((self.now_ms(), symbol, "gap"))
                 return
+        if paused:
+            return
+        sent = False
         for subscriber in list(self.public):
             offset = subscriber.topics.get(topic)
             if offset is None:
                 continue
             frame = raw if not (is_book and offset) else _shift_u(raw, offset)
             await _send(subscriber.ws, frame)
+            sent = True
+        if sent and not topic.startswith("tickers."):
+            self._data_sent()
+
+    def _data_sent(self) -> None:
+        """A book or trade frame went out: note the silence it ends, if long."""
+        now = self.now_ms()
+        if self._last_data_sent and now - self._last_data_sent > self.silence_ms:
+            self.silences.append((self._last_data_sent, now))
+        self._last_data_sent = now
 
     async def _restart(self, topic: str, symbol: str) -> None:
         """Everyone on `topic` gets a `u == 1` snapshot; later deltas count on from there."""
@@ -270,6 +304,8 @@ class FakeBybit:
             if topic in subscriber.topics:
                 subscriber.topics[topic] = book.last_u - 1
                 await _send(subscriber.ws, self._book_snapshot(symbol, 1))
+                self.book_log.append((self.now_ms(), symbol, "snapshot"))
+                self._data_sent()
 
     def _book_snapshot(self, symbol: str, u: int | None = None) -> bytes:
         book = self.books[symbol]
@@ -347,6 +383,10 @@ class FakeBybit:
         if not self.faults.data_before_ack:
             for frame in first:
                 await _send(subscriber.ws, frame)
+        for topic in args:
+            if topic.startswith("orderbook."):
+                self.book_log.append((self.now_ms(), topic.rsplit(".", 1)[1], "snapshot"))
+                self._data_sent()
 
     def _known_topic(self, topic: str) -> bool:
         parts = topic.split(".")
@@ -502,6 +542,8 @@ class FakeBybit:
             return None
         if hook is not None and hook(request.path, params, "done"):
             return None
+        if self.now_ms() < self.faults.rest_delay_until_ms:
+            await asyncio.sleep(self.faults.rest_delay_s)
         return self._answer(0, "OK", result, now, headers)
 
     def _answer(
@@ -614,6 +656,7 @@ class FakeBybit:
         _category(params)
         await self._orders_open.wait()
         self.orders_received.append(dict(params))
+        self.orders_received_at.append(self.now_ms())
         try:
             request = OrderRequest(
                 order_link_id=str(params.get("orderLinkId", "")),

@@ -14,10 +14,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from fake_bybit import FakeBybit
+from invariants import open_orders_left
 
 EXECUTABLE = Path(sys.executable).parent / "densitytui"
 SYMBOLS = ["ETHUSDT", "SOLUSDT", "XRPUSDT", "LTCUSDT", "DOGEUSDT"]
+# The upper bound of every wait for the engine (it only bounds a failure, it decides nothing).
+WAIT_S = 60.0
 # The fake's market runs this many times faster than real time: the first entries come about
 # two seconds after the engine starts instead of twenty.
 FAST = 10.0
@@ -39,6 +43,7 @@ order_lookup_interval_s = 0.05
 {network}_rest = "{rest}"
 {network}_public_ws = "{public}"
 {network}_private_ws = "{private}"
+{bybit}
 {extra}
 """
 
@@ -63,14 +68,15 @@ class Desk:
 
     def write_config(
         self, fake: FakeBybit, *, venue: str = "testnet", mode: str = "auto",
-        level: str = "INFO", engine: str = "", extra: str = "",
+        level: str = "INFO", engine: str = "", bybit: str = "", extra: str = "",
     ) -> Path:
-        """The session's config: `engine` lines go in [engine], `extra` tables at the end."""
+        """The session's config: `engine` and `bybit` lines go in their tables, `extra`
+        tables at the end."""
         network = "mainnet" if venue == "live" else "testnet"
         self.config.write_text(CONFIG.format(
             venue=venue, mode=mode, db=self.db, log=self.log, level=level, engine=engine,
             network=network, rest=fake.rest_url, public=fake.public_ws_url,
-            private=fake.private_ws_url, extra=extra,
+            private=fake.private_ws_url, bybit=bybit, extra=extra,
         ))
         return self.config
 
@@ -117,3 +123,36 @@ async def run_headless(
     out, err = await asyncio.wait_for(process.communicate(data), timeout)
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
+
+
+async def line_with(process: asyncio.subprocess.Process, word: str) -> str:
+    """Read the engine's output until a line holding `word`; fail if it ends first."""
+    stdout = process.stdout
+    assert stdout is not None
+
+    async def read() -> str:
+        while line := (await stdout.readline()).decode():
+            if word in line:
+                return line
+        err = (await process.stderr.read()).decode() if process.stderr else ""
+        pytest.fail(f"the engine ended before {word.strip()!r}: {err[-2000:]}")
+
+    return await asyncio.wait_for(read(), WAIT_S)
+
+
+async def drain(process: asyncio.subprocess.Process) -> None:
+    """Keep reading the engine's output, so a full pipe never blocks it."""
+    assert process.stdout is not None
+    while await process.stdout.readline():
+        pass
+
+
+async def settled(db: Path) -> None:
+    """Until no stored order waits for its outcome (the deadline only bounds a failure: the
+    invariants then name the orders left)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + WAIT_S
+    while open_orders_left(db):
+        if loop.time() > end:
+            return
+        await asyncio.sleep(0.05)

@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_process import FAST, SYMBOLS, Desk, start_headless
+from engine_process import (
+    FAST,
+    SYMBOLS,
+    WAIT_S,
+    Desk,
+    drain,
+    line_with,
+    settled,
+    start_headless,
+)
 from fake_bybit import FakeBybit
 from invariants import (
     fills_kept,
@@ -43,7 +52,6 @@ from invariants import (
 KEY, SECRET = "crash-key", "crash-secret"
 POINTS = ("before_send", "after_send", "before_stop", "close_all_cancel", "close_all_close")
 CREATE, STOP, CANCEL_ALL = "/v5/order/create", "/v5/position/trading-stop", "/v5/order/cancel-all"
-WAIT_S = 60.0
 # Densities confirm after 1 s of market time: entries come within a second of a start.
 FAST_ENTRIES = "[density]\nmin_lifetime_s = 1.0\n"
 
@@ -94,7 +102,7 @@ class Campaign:
         self.fake.hold_orders()
         process = await start_headless(self.desk, self.env, "run", "--headless")
         self.killer.pid = process.pid
-        await _line(process, " started ")
+        await line_with(process, " started ")
         self.restarts += 1
         self.violations += [f"restart {self.restarts}: {v}" for v in await self.check()]
         self.fake.release_orders()
@@ -108,27 +116,6 @@ class Campaign:
             found += [f"{link_id}: never settled" for link_id in open_orders_left(db)]
             found += await fills_kept(self.fake, db)
         return found
-
-
-async def _line(process: asyncio.subprocess.Process, word: str) -> str:
-    """Read the engine's output until a line holding `word`; fail if it ends first."""
-    assert process.stdout is not None
-
-    async def read() -> str:
-        while line := (await process.stdout.readline()).decode():  # type: ignore[union-attr]
-            if word in line:
-                return line
-        err = (await process.stderr.read()).decode() if process.stderr else ""
-        pytest.fail(f"the engine ended before {word.strip()!r}: {err[-2000:]}")
-
-    return await asyncio.wait_for(read(), WAIT_S)
-
-
-async def _drain(process: asyncio.subprocess.Process) -> None:
-    """Keep reading the engine's output, so a full pipe never blocks it."""
-    assert process.stdout is not None
-    while await process.stdout.readline():
-        pass
 
 
 async def _position_open(fake: FakeBybit) -> None:
@@ -156,7 +143,7 @@ async def _campaign(tmp_path: Path, fake: FakeBybit, kills: int, seed: int) -> C
     process = await run.start()
     try:
         for point in points[:kills]:
-            drain = asyncio.create_task(_drain(process))
+            reader = asyncio.create_task(drain(process))
             fake.faults.drop_attached_stop_loss = point == "before_stop"
             killer.close_all_sent = False
             killer.point = point
@@ -165,17 +152,17 @@ async def _campaign(tmp_path: Path, fake: FakeBybit, kills: int, seed: int) -> C
                 killer.close_all_sent = True
                 process.send_signal(signal.SIGUSR1)
             status = await asyncio.wait_for(process.wait(), WAIT_S)
-            await drain
+            await reader
             assert status == -signal.SIGKILL, f"the engine exited {status} before {point}"
             fake.faults.drop_attached_stop_loss = False
             process = await run.start()
         # The last engine settles every order of the runs it follows, then stops cleanly.
-        drain = asyncio.create_task(_drain(process))
+        reader = asyncio.create_task(drain(process))
         fake.hold_orders()
-        await _settled(run)
+        await settled(run.desk.db)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), WAIT_S) == 0
-        await drain
+        await reader
         run.violations += [f"at the end: {v}" for v in await run.check(settled=True)]
     finally:
         if process.returncode is None:
@@ -183,16 +170,6 @@ async def _campaign(tmp_path: Path, fake: FakeBybit, kills: int, seed: int) -> C
             await process.wait()
         fake.release_orders()
     return run
-
-
-async def _settled(run: Campaign) -> None:
-    """Until no stored order waits for its outcome (the deadline only bounds a failure)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + WAIT_S
-    while open_orders_left(run.desk.db):
-        if loop.time() > end:
-            return
-        await asyncio.sleep(0.05)
 
 
 def _assert_clean(run: Campaign, kills: int) -> None:
