@@ -203,6 +203,9 @@ def trade_dict(trade: TradeRow) -> dict[str, Any]:
         "fee_drag_pct": _round(trade.fees / notional * 100, 4) if notional > 0 else None,
         "mae_pct": _round(trade.mae_pct, 4),
         "mfe_pct": _round(trade.mfe_pct, 4),
+        "signal_price": _round(trade.signal_price, 10),
+        "signal_stop": _round(trade.signal_stop, 10),
+        "density_price": _round(trade.density_price, 10),
     }
 
 

@@ -64,6 +64,11 @@ class TradeRow:
     # prices the position saw went against it and for it (None when the account kept none).
     mae_pct: float | None = None
     mfe_pct: float | None = None
+    # The signal's price (the last trade when the entry was decided), its stop-loss and the
+    # price of the density behind it (0 for an adopted position).
+    signal_price: float = 0.0
+    signal_stop: float = 0.0
+    density_price: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +335,9 @@ async def _read_back(
             signal_id=p.signal_id,
             mae_pct=mae,
             mfe_pct=mfe,
+            signal_price=signal.entry_price if signal else 0.0,
+            signal_stop=signal.stop_loss if signal else 0.0,
+            density_price=signal.density_price if signal else 0.0,
         ))
     trades.sort(key=lambda t: (t.entry_time, t.exit_time, t.symbol, t.signal_id))
     kinds = Counter(s.kind.value for s in signals.values())

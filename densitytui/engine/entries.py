@@ -113,7 +113,12 @@ class EntryDesk:
             trade is not None and trade.kind is SignalKind.BOUNCE
             and signal.kind is SignalKind.BREAKOUT and signal.density_id == trade.density_id
         ):
-            self.spawn(self._bounce_broken(trade, signal, started))
+            if signal.created_at < trade.known_at:
+                # The bounce's fill is not known yet (a lockstep replay's answer latency): no
+                # exit before it; the bounce's own exits judge its wall once it is.
+                self.spawn(self.save_signal(signal))
+            else:
+                self.spawn(self._bounce_broken(trade, signal, started))
         elif self.mode() is TradingMode.AUTO:
             self.spawn(self.enter(signal, "auto", started))
         else:
