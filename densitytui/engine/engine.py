@@ -156,6 +156,7 @@ class TradingEngine:
             config, venue, journal, self.market, self.feed, self.desk, self.positions,
             self.executor, self.gate, self._emit, clock_ms=clock_ms, instruments=self.instruments,
             save_state=self.state.save, close_all=self.close_all, store_failed=self._store_failed,
+            keep_history=not scratch_journal,
         )
         self._loops: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()

@@ -9,14 +9,16 @@ the movers watched, which the entries and the snapshot read.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from densitytui.engine.events import Emit, EventKind
 from densitytui.engine.journal import Journal, JournalError
 from densitytui.engine.safety import DAY_MS
+from densitytui.market.densities import DensityRules
 from densitytui.market.movers import Movers, diff_movers, select_movers
-from densitytui.model import Balance, Instrument
+from densitytui.market.trend import book_pressure
+from densitytui.model import Balance, CoinParameters, Instrument, MarketStats
 from densitytui.venues.base import ExchangeError, Venue
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from densitytui.market.engine import MarketEngine
 
 HOUSEKEEPING_MS = 1000
+# Each watched symbol's market state is sampled into the store this often (ms of venue time).
+MARKET_STATS_MS = 60_000
 # A risen equity peak is stored at most this often (ms of venue time): a crash loses at most
 # this much of its rise, and a rising equity does not write every second.
 PEAK_SAVE_MS = 10_000
@@ -58,6 +62,7 @@ class Housekeeper:
         save_state: Callable[[], Awaitable[None]],
         close_all: Callable[[], Awaitable[None]],
         store_failed: Callable[[Exception], None],
+        keep_history: bool = True,
     ) -> None:
         self.config = config
         self.venue = venue
@@ -75,6 +80,8 @@ class Housekeeper:
         self.save_state = save_state
         self.close_all = close_all
         self.store_failed = store_failed
+        # A backtest's scratch journal gets no market history (stats, coin parameters).
+        self.keep_history = keep_history
         self.balance: Balance | None = None
         self.movers: Movers | None = None
         self.watched: set[str] = set()
@@ -82,6 +89,7 @@ class Housekeeper:
         self._next_movers = 0
         self._next_prune = 0
         self._next_peak_save = 0
+        self._next_stats = 0
 
     async def run_once(self, now: int) -> None:
         try:
@@ -94,6 +102,9 @@ class Housekeeper:
             for symbol in self.market.take_resync_requests():
                 await self._resubscribe(symbol)
             await self.store_market_history(now)
+            if self.keep_history and now >= self._next_stats:
+                self._next_stats = now - now % MARKET_STATS_MS + MARKET_STATS_MS
+                await self.journal.add_market_stats(self.market_stats(now))
         except JournalError as exc:
             self.store_failed(exc)
         except ExchangeError as exc:
@@ -107,6 +118,49 @@ class Housekeeper:
         if now >= self._next_prune:
             self._next_prune = now + DAY_MS
             await self.journal.prune(now)
+
+    def market_stats(self, now: int) -> list[MarketStats]:
+        """A sample of each watched symbol that has a ticker: price, 24 h change and turnover,
+        trend and book pressure (bids over asks near the mid, DESIGN §3)."""
+        samples = []
+        pressure_range = self.config.trend.pressure_range_pct
+        for symbol in sorted(self.watched):
+            ticker = self.market.ticker(symbol)
+            if ticker is None:
+                continue
+            book = self.market.book(symbol)
+            bids, asks = book_pressure(book, pressure_range) if book is not None else (0.0, 0.0)
+            samples.append(MarketStats(
+                symbol=symbol, ts=now,
+                last_price=self.feed.last_price.get(symbol) or ticker.last_price,
+                change_24h_pct=self.market.change_24h(symbol) or 0.0,
+                turnover_24h=ticker.turnover_24h, trend=self.market.trend(symbol),
+                book_pressure=bids / asks if asks > 0 else 1.0, volume_24h=ticker.volume_24h,
+            ))
+        return samples
+
+    async def _save_coin_parameters(self, symbols: Iterable[str]) -> None:
+        """The trading rules and density threshold in force of symbols starting to be
+        watched, kept across restarts (`coin_parameters`)."""
+        now = self.clock_ms()
+        for symbol in symbols:
+            instrument = self.instruments.get(symbol)
+            if instrument is None:
+                continue
+            strategy = self.config.strategy(symbol)
+            rules = DensityRules.from_config(strategy.density, strategy.signals)
+            ticker = self.market.ticker(symbol)
+            threshold = rules.threshold(ticker.turnover_24h if ticker else 0.0)
+            await self.journal.save_coin_parameters(CoinParameters(
+                instrument=instrument, min_density_notional_usdt=threshold, updated_at=now,
+                thresholds={
+                    "min_notional_usdt": strategy.density.min_notional_usdt,
+                    "auto_turnover_fraction": strategy.density.auto_turnover_fraction,
+                    "relative_factor": strategy.density.relative_factor,
+                    "side_share_pct": strategy.density.side_share_pct,
+                    "max_distance_pct": strategy.density.max_distance_pct,
+                },
+            ))
 
     async def refresh_balance(self, now: int) -> None:
         """The balance from the venue; the kill switch fires on the drawdown from the peak, the
@@ -179,6 +233,8 @@ class Housekeeper:
                 self.market.forget(symbol)
                 self.feed.forget(symbol)
         self.watched = (self.watched | diff.added) - diff.removed
+        if self.keep_history and diff.added:
+            await self._save_coin_parameters(sorted(diff.added))
         # The configured leverage is set as a symbol starts being watched, so that no entry
         # waits for it; an entry on a symbol not ready yet sets it first.
         for symbol in sorted(diff.added - self.desk.leverage_set):

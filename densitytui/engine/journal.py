@@ -13,9 +13,11 @@ from typing import Protocol
 
 from densitytui.model import (
     AppEvent,
+    CoinParameters,
     Decision,
     DensityEvent,
     Fill,
+    MarketStats,
     Order,
     OrderStatus,
     Position,
@@ -108,6 +110,10 @@ class Journal(Protocol):
     async def append_events(self, events: Sequence[AppEvent]) -> None: ...
 
     async def add_density_events(self, events: Sequence[DensityEvent]) -> None: ...
+
+    async def add_market_stats(self, samples: Sequence[MarketStats]) -> None: ...
+
+    async def save_coin_parameters(self, parameters: CoinParameters) -> None: ...
 
     async def prune(self, now_ms: int) -> dict[str, int]: ...
 
