@@ -162,6 +162,11 @@ class SqliteStore(SqlStore):
                 await connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"{self.path}: cannot start a transaction: {exc}") from None
+            except BaseException:
+                # Cancelled while the BEGIN runs in the connection's thread, where it goes on:
+                # end that transaction (queued after it), or every later BEGIN fails.
+                await connection.rollback()
+                raise
             try:
                 yield SqliteSession(connection)
                 await connection.commit()

@@ -18,6 +18,7 @@ import hmac
 import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,8 @@ class FakeBybit:
         self.leverage: dict[str, float] = {}
         self.orders_received: list[dict[str, Any]] = []
         self.orders_received_at: list[int] = []
+        # REST answers the faults changed: "lost", "10006", "delayed".
+        self.answers_faulted: Counter[str] = Counter()
         # What the public stream told its subscribers, by wall time (ms): a book's `gap` (a
         # delta it never sent, a dropped connection) and `snapshot` (one sent), per symbol;
         # and the silences of book and trade data longer than `silence_ms` (start, end).
@@ -526,6 +529,7 @@ class FakeBybit:
                 "X-Bapi-Limit-Reset-Timestamp": str(reset),
             }
             if now < self.faults.rate_limited_until_ms:
+                self.answers_faulted["10006"] += 1
                 headers["X-Bapi-Limit-Status"] = "0"
                 headers["X-Bapi-Limit-Reset-Timestamp"] = str(self.faults.rate_limited_until_ms)
                 return self._answer(10006, "Too many visits!", {}, now, headers)
@@ -543,6 +547,7 @@ class FakeBybit:
         if hook is not None and hook(request.path, params, "done"):
             return None
         if self.now_ms() < self.faults.rest_delay_until_ms:
+            self.answers_faulted["delayed"] += 1
             await asyncio.sleep(self.faults.rest_delay_s)
         return self._answer(0, "OK", result, now, headers)
 
@@ -689,6 +694,7 @@ class FakeBybit:
             raise RestError(exc.ret_code or 10001, exc.ret_msg) from None
         if self.faults.lose_order_responses > 0:
             self.faults.lose_order_responses -= 1
+            self.answers_faulted["lost"] += 1
             return LOST
         if self.faults.hang_order_responses > 0:
             self.faults.hang_order_responses -= 1

@@ -8,7 +8,7 @@ import os
 from collections import Counter, defaultdict
 
 # Examples per fuzzed property: bounded in the default run (CI), more on demand.
-EXAMPLES = int(os.environ.get("DENSITYTUI_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("DENSITYTUI_FUZZ_EXAMPLES", "100"))
 
 
 class Tally:

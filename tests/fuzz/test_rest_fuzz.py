@@ -7,7 +7,7 @@ The answers start from Bybit's own examples (../shared/bybit/docs-examples) and 
 any field: a value of the wrong JSON type, NaN, an infinity, a negative or huge number, a field
 removed; and whole bodies that are junk, the wrong JSON shape, or an envelope with a retCode of
 the wrong type. Hypothesis runs derandomized with bounded examples (DENSITYTUI_FUZZ_EXAMPLES,
-150 by default); each refusal is counted under its cause and the tally printed after the run.
+100 by default); each refusal is counted under its cause and the tally printed after the run.
 """
 
 from __future__ import annotations

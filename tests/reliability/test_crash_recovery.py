@@ -52,8 +52,9 @@ from invariants import (
 KEY, SECRET = "crash-key", "crash-secret"
 POINTS = ("before_send", "after_send", "before_stop", "close_all_cancel", "close_all_close")
 CREATE, STOP, CANCEL_ALL = "/v5/order/create", "/v5/position/trading-stop", "/v5/order/cancel-all"
-# Densities confirm after 1 s of market time: entries come within a second of a start.
-FAST_ENTRIES = "[density]\nmin_lifetime_s = 1.0\n"
+# Densities confirm after 1 s of market time: entries come within a second of a start; and a
+# symbol closed by close-all may be entered again at once (no re-entry cooldown).
+FAST_ENTRIES = "[density]\nmin_lifetime_s = 1.0\n[risk]\nreentry_cooldown_s = 0\n"
 
 
 @dataclass

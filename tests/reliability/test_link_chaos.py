@@ -51,6 +51,7 @@ CONFIG = f"""
 min_lifetime_s = 1.0
 [risk]
 stale_data_s = {STALE_MS / 1000}
+reentry_cooldown_s = 0
 """
 BYBIT = "reconnect_min_s = 0.05\nreconnect_max_s = 0.5\nrate_limit_max_wait_s = 2.0"
 
@@ -169,7 +170,8 @@ def _summary(chaos: Chaos, violations: list[str]) -> str:
     fake = chaos.fake
     entries = sum(1 for p in fake.orders_received if not p.get("reduceOnly"))
     return (f"link chaos: {sum(chaos.injected.values())} faults {dict(chaos.injected)}, "
-            f"{len(fake.silences)} stale windows, {entries} entries, "
+            f"answers {dict(fake.answers_faulted)}, {len(fake.silences)} stale windows, "
+            f"{len(fake.book_log)} book gaps and snapshots, {entries} entries, "
             f"{len(fake.orders_received)} orders, {len(violations)} violations")
 
 

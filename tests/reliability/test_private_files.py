@@ -4,6 +4,7 @@ rotated logs too. And the app's log pane reads the log tail while other threads 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import sys
@@ -103,3 +104,20 @@ def test_the_log_pane_reads_while_threads_log() -> None:
         thread.join()
         sys.setswitchinterval(interval)
     assert tail.count > 500
+
+
+async def test_a_write_cancelled_at_its_begin_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A task cancelled while SQLite runs its BEGIN (the engine stopping, a timeout) left the
+    transaction open on the connection: every later write failed 'cannot start a transaction
+    within a transaction', and the engine stopped trading (store_failed, seen in a session)."""
+    store = await open_store(StorageSection(url=f"sqlite:///{tmp_path / 'e.db'}"))
+    try:
+        write = asyncio.create_task(store.set_state("k", 1, 0))
+        await asyncio.sleep(0)  # the task runs to its first wait: the BEGIN in SQLite's thread
+        write.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        await store.set_state("k", 2, 1)
+        assert await store.get_state("k") == 2
+    finally:
+        await store.close()

@@ -67,7 +67,8 @@ async def fake() -> AsyncIterator[FakeBybit]:
 
 async def test_keys_from_the_environment_leave_no_trace(tmp_path: Path, fake: FakeBybit) -> None:
     desk = _desk(tmp_path)
-    desk.write_config(fake, level="DEBUG")
+    # Densities confirm after 1 s of market time: the session trades within its 5 s.
+    desk.write_config(fake, level="DEBUG", extra="[density]\nmin_lifetime_s = 1.0\n")
     env = desk.env(BYBIT_API_KEY=KEY, BYBIT_API_SECRET=SECRET)
     done = await run_headless(desk, env, "run", "--headless", "--duration", "5")
     assert done.returncode == 0, done.stderr
@@ -88,7 +89,7 @@ async def test_a_refused_signature_names_no_key(tmp_path: Path, fake: FakeBybit)
     secrets.write_text(f"BYBIT_API_KEY={KEY}\nBYBIT_API_SECRET=wrong-{SECRET}\n")
     secrets.chmod(0o600)
     env = desk.env(DENSITYTUI_SECRETS_FILE=str(secrets))
-    done = await run_headless(desk, env, "run", "--headless", "--duration", "3")
+    done = await run_headless(desk, env, "run", "--headless", "--duration", "5")
     # Refused in one line, exit status 2, no traceback.
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "cannot start" in done.stderr and "10004" in done.stderr, done.stderr
