@@ -99,6 +99,7 @@ from typing import TYPE_CHECKING
 
 from densitytui.market.book import Change, OrderBook
 from densitytui.market.decode import TradePrint
+from densitytui.market.spoof import is_spoof
 from densitytui.model import (
     BookSide,
     Density,
@@ -400,12 +401,8 @@ class DensityTracker:
 
     def is_spoof(self, density: Density) -> bool:
         """More than spoof_pulled_pct of what it lost was pulled, once that loss is material
-        (change_report_pct of its peak): a wall that lost 0.1 % to one cancel is no spoof."""
-        lost = density.eaten + density.pulled
-        return (
-            density.pulled > self.rules.spoof_share * lost
-            and lost >= self.rules.change_step * density.peak_size
-        )
+        (change_report_pct of its peak): `market.spoof.is_spoof`, the one rule."""
+        return is_spoof(density, self.rules.spoof_share, self.rules.change_step)
 
     # ---- configuration -------------------------------------------------------------------
 
@@ -746,8 +743,7 @@ class DensityTracker:
             pulled = 0.0
         density.pulled = pulled
         rules = self.rules
-        lost = eaten + pulled
-        spoof = pulled > rules.spoof_share * lost and lost >= rules.change_step * peak
+        spoof = is_spoof(density, rules.spoof_share, rules.change_step)
         reported = tracked.reported_size
         if spoof is not tracked.reported_spoof or (
             abs(size - reported) >= rules.change_step * reported

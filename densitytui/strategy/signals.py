@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING
 
+from densitytui.market.spoof import is_spoof
 from densitytui.market.tape import Tape
 from densitytui.model import BookSide, Density, Side, Signal, SignalKind, Trend
 from densitytui.strategy.grid import HAIR, ceil_to_step, floor_to_step
@@ -74,6 +75,7 @@ class SignalRules:
         "far_edge",
         "min_stop",
         "range_hours",
+        "spoof_min_loss",
         "spoof_share",
         "ttl_ms",
     )
@@ -92,6 +94,7 @@ class SignalRules:
         range_hours: Sequence[float] = (1.0, 4.0),
         breakout_through: str = "far_edge",
         breakout_max_remaining_pct: float = 10.0,
+        spoof_min_loss_pct: float = 10.0,
     ) -> None:
         if breakout_through not in ("far_edge", "remaining"):
             raise ValueError(f"breakout_through: far_edge or remaining, not {breakout_through!r}")
@@ -104,6 +107,7 @@ class SignalRules:
         self.bounce_max_eaten = bounce_max_eaten_pct / 100.0
         self.bounce_stop = bounce_stop_pct / 100.0
         self.spoof_share = spoof_pulled_pct / 100.0
+        self.spoof_min_loss = spoof_min_loss_pct / 100.0
         self.range_hours = max(range_hours)
         self.far_edge = breakout_through == "far_edge"
         self.breakout_max_remaining = breakout_max_remaining_pct / 100.0
@@ -121,6 +125,7 @@ class SignalRules:
             bounce_max_eaten_pct=signals.bounce_max_eaten_pct,
             bounce_stop_pct=signals.bounce_stop_pct,
             spoof_pulled_pct=strategy.density.spoof_pulled_pct,
+            spoof_min_loss_pct=strategy.density.change_report_pct,
             range_hours=strategy.tape.range_hours,
             breakout_through=signals.breakout_through,
             breakout_max_remaining_pct=signals.breakout_max_remaining_pct,
@@ -293,8 +298,10 @@ def _breaks(density: Density, rules: SignalRules) -> bool:
     if not rules.far_edge and 1.0 - density.erosion > rules.breakout_max_remaining + HAIR:
         return False
     eaten = density.eaten
-    pulled = density.pulled
-    return not (eaten <= 0.0 or eaten < pulled or pulled > rules.spoof_share * (eaten + pulled))
+    return not (
+        eaten <= 0.0 or eaten < density.pulled
+        or is_spoof(density, rules.spoof_share, rules.spoof_min_loss)
+    )
 
 
 def _breakout(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from densitytui.market.book import OrderBook
+from densitytui.market.spoof import is_spoof as market_spoof
 from densitytui.model import BookSide, Density, Position
 
 # Steps of density intensity: notional at least 1x, 2x and 5x the absolute threshold.
@@ -78,11 +79,10 @@ def compact(value: float) -> str:
 
 
 def is_spoof(density: Density, settings: LadderSettings) -> bool:
-    """Mostly pulled rather than eaten, after losing a noticeable part of its peak (DESIGN §2)."""
-    lost = density.peak_size - density.size
-    if density.peak_size <= 0 or lost < density.peak_size * settings.change_report_pct / 100:
-        return False
-    return density.pulled > lost * settings.spoof_pulled_pct / 100
+    """The tracker's spoof rule (`market.spoof`) with the configured shares."""
+    return market_spoof(
+        density, settings.spoof_pulled_pct / 100, settings.change_report_pct / 100,
+    )
 
 
 def density_tag(density: Density, settings: LadderSettings) -> str:
