@@ -355,6 +355,12 @@ async def test_the_daily_loss_limit_counts_open_losses_and_holds_for_the_day(
         )
         assert "daily_loss_limit" in rig.kinds(), "closed before its loss reached the limit"
         assert engine.safety.day_realized_pnl == 0.0, "tripped by the open position alone"
+        # While it is open, a refusal shows its loss as the venue reports it.
+        other = await pending(rig, avoid=frozenset({signal.symbol}))
+        balance = engine.balance
+        assert balance is not None and balance.unrealized_pnl <= -limit + 1e-6
+        decision, sent = await confirm(rig, other)
+        refused_by(decision, sent, "daily_loss", f"unrealized {balance.unrealized_pnl:+.2f}")
         # Close it once it has won back most of that loss (or at once if it already has).
         await rig.until(
             lambda: trade.position.unrealized_pnl > -limit / 2
