@@ -288,6 +288,7 @@ _MAIN_KEYS = (
 KEY_GROUPS: dict[str, tuple[str, ...]] = {
     "the main screen": (*_MAIN_KEYS, "confirm_signal", "reject_signal", "close_position"),
     "the movers pane": (*_MAIN_KEYS, "open_symbol"),
+    "the densities pane": (*_MAIN_KEYS, "open_symbol", "sort_densities"),
     "a yes/no question": (*_APP_KEYS, "answer_yes", "answer_no"),
 }
 
@@ -304,6 +305,7 @@ class KeysSection(Section):
     pause_entries: str = "p"
     close_position: str = "c"
     open_symbol: str = "enter"
+    sort_densities: str = "s"
     command_palette: str = "ctrl+p"
     next_pane: str = "tab"
     previous_pane: str = "shift+tab"

@@ -19,7 +19,9 @@ DESCRIPTIONS: dict[str, str] = {
     "cycle_mode": "Cycle mode manual → semi → auto (auto asks; live asks a typed word)",
     "pause_entries": "Pause / resume new entries",
     "close_position": "Positions pane: close the highlighted position (asks)",
-    "open_symbol": "Movers pane: show the highlighted symbol on the ladder",
+    "open_symbol": "Movers and Densities panes: show the highlighted symbol on the ladder",
+    "sort_densities": "Densities pane: sort by the next figure (distance, USDT, multiple, age, "
+    "erosion)",
     "command_palette": "Command palette: jump to symbol, theme, venue",
     "next_pane": "Focus the next pane",
     "previous_pane": "Focus the previous pane",

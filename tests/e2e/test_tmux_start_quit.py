@@ -105,11 +105,11 @@ def _pane_rows(screen: str, title: str) -> list[str] | None:
     """The table rows of the pane titled `title` (below its header line), as text; None while
     the pane is not on screen (or a dialog covers its title)."""
     lines = screen.splitlines()
-    tops = [i for i, line in enumerate(lines) if f"─ {title} ─" in line]
+    tops = [i for i, line in enumerate(lines) if f"─ {title}" in line]
     if not tops:
         return None
     top = tops[0]
-    column = lines[top].index(f"─ {title} ─") - 1
+    column = lines[top].index(f"─ {title}") - 1
     rows = []
     for line in lines[top + 2 :]:
         cell = line[column:]
@@ -144,12 +144,19 @@ def test_a_signal_is_confirmed_then_close_all_flattens(
     tmux.run("send-keys", "-t", tmux.session, "Enter")
     _wait_for(lambda: "on the ladder" in tmux.screen(), "the symbol opened by Enter", shown=tmux)
     assert _pane_rows(tmux.screen(), "Positions") == []
-    tmux.run("send-keys", "-t", tmux.session, "Tab")
+    # The screener lists the walls of every watched symbol with their distance to the price.
+    densities = _pane_rows(tmux.screen(), "Densities")
+    assert densities and all("%" in row for row in densities), densities
+    tmux.run("send-keys", "-t", tmux.session, "Tab", "Tab")
     _wait_for(lambda: "y Confirm" in tmux.screen(), "the Signals pane's keys", shown=tmux)
     tmux.run("send-keys", "-t", tmux.session, "y")
     _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Positions")), "the confirmed position", shown=tmux)
     positions = _pane_rows(tmux.screen(), "Positions")
     assert positions and ("LONG" in positions[0] or "SHORT" in positions[0])
+    # At 120x40 the Positions table keeps its Stop and PnL columns.
+    header = next(line for line in tmux.screen().splitlines() if "Symbol" in line and "Side" in line
+                  and "Stop" in line)
+    assert "PnL" in header
     tmux.run("send-keys", "-t", tmux.session, "F9")
     _wait_for(lambda: "CLOSE ALL positions" in tmux.screen(), "the close-all question", shown=tmux)
     tmux.run("send-keys", "-t", tmux.session, "y")

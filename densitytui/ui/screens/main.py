@@ -36,6 +36,7 @@ from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.movers import MoversTable
 from densitytui.ui.widgets.pane import Pane
 from densitytui.ui.widgets.positions import PositionsTable
+from densitytui.ui.widgets.screener import DensitiesTable, screen_densities
 from densitytui.ui.widgets.signals import SignalsTable
 from densitytui.ui.widgets.status import StatusBar
 from densitytui.ui.widgets.table import SyncedTable
@@ -53,7 +54,9 @@ MINI_MIN_HEIGHT = 36
 MINI_EVERY = 3
 MOVERS_EVERY_MS = 1000
 LOG_REFRESH_S = 0.5
-PANES = ("movers", "signals", "positions", "events")
+PANES = ("movers", "densities", "signals", "positions", "events")
+# The screener reads every watched book: once a second is enough for walls that live minutes.
+SCREENER_EVERY_MS = 1000
 NEXT_MODE = {
     TradingMode.MANUAL: TradingMode.SEMI,
     TradingMode.SEMI: TradingMode.AUTO,
@@ -103,7 +106,7 @@ class MainScreen(Screen[None]):
     MainScreen #minis > LadderFrame { width: 30; height: 1fr; }
     MainScreen #panes { width: 1fr; }
     MainScreen #tabs { display: none; height: 1; background: $panel; color: $text-muted; }
-    MainScreen #events-pane { height: 8; }
+    MainScreen #events-pane { height: 5; }
     MainScreen.-tabs #tabs { display: block; }
     MainScreen.-tabs #ladder-frame { width: 38; }
     MainScreen.-tabs #panes > Pane { display: none; height: 1fr; }
@@ -137,6 +140,7 @@ class MainScreen(Screen[None]):
         self._movers_shown_ms = 0
         self._movers_shown: list[str] = []
         self.stopped_reason = ""
+        self._screener_shown_ms = -SCREENER_EVERY_MS
         # The engine's clock (the market's virtual time on sim, wall time on Bybit) and when it
         # last moved: an engine whose clock stands still has stalled.
         self._engine_now_ms = -1
@@ -158,6 +162,8 @@ class MainScreen(Screen[None]):
                 yield Static("", id="tabs")
                 with Pane("Movers", id="movers-pane"):
                     yield MoversTable(id="movers")
+                with Pane("Densities", id="densities-pane"):
+                    yield DensitiesTable(id="densities")
                 with Pane("Signals", id="signals-pane"):
                     yield SignalsTable(id="signals")
                 with Pane("Positions", id="positions-pane"):
@@ -314,6 +320,9 @@ class MainScreen(Screen[None]):
             self._movers_due = snapshot.movers if movers_later else None
             if not movers_later:
                 self.query_one(MoversTable).show(snapshot.movers)
+        if now_ms - self._screener_shown_ms >= SCREENER_EVERY_MS or full:
+            self._screener_shown_ms = now_ms
+            self.show_densities(snapshot)
         self.query_one(SignalsTable).show(snapshot.signals, now_ms)
         self.query_one(PositionsTable).show(snapshot.positions, snapshot.breakeven, now_ms)
         if self.symbol is None and snapshot.movers:
@@ -331,6 +340,30 @@ class MainScreen(Screen[None]):
             frame.ladder.show(symbol)
             frame.ladder.set_position(positions.get(symbol or ""))
 
+    def show_densities(self, snapshot: EngineSnapshot) -> None:
+        """Every wall of the watched symbols in the screener (the engine's live books)."""
+        engine = self.engine
+        if engine is None:
+            return
+        rows = screen_densities(
+            (row.symbol for row in snapshot.movers), engine.book, engine.densities,
+            snapshot.status.now_ms, self._ladder_settings, self.config.density.relative_neighbors,
+        )
+        table = self.query_one(DensitiesTable)
+        table.show(rows)
+        self._title_densities(table, len(rows))
+
+    def _title_densities(self, table: DensitiesTable, count: int) -> None:
+        keys = self.density_app.keys
+        self.query_one("#densities-pane", Pane).border_title = (
+            f"Densities {count} by {table.sort_name} ({key_display(keys.sort_densities)} sorts, "
+            f"{key_display(keys.open_symbol)} opens)"
+        )
+
+    @on(DensitiesTable.SortChanged)
+    def _sort_changed(self, event: DensitiesTable.SortChanged) -> None:
+        self._title_densities(event.table, event.table.row_count)
+
     def show_symbol(self, symbol: str) -> None:
         """Put `symbol` on the main ladder (the movers table, the palette), and the movers
         cursor on it, so the table and the ladder agree."""
@@ -345,7 +378,8 @@ class MainScreen(Screen[None]):
         self.show_symbol(event.symbol)
 
     @on(MoversTable.SymbolOpened)
-    def _symbol_opened(self, event: MoversTable.SymbolOpened) -> None:
+    @on(DensitiesTable.SymbolOpened)
+    def _symbol_opened(self, event: MoversTable.SymbolOpened | DensitiesTable.SymbolOpened) -> None:
         self.show_symbol(event.symbol)
         self.notify(f"{event.symbol} on the ladder", timeout=2)
 

@@ -16,12 +16,12 @@ from densitytui.ui.widgets.log_pane import LogPane
 from densitytui.ui.widgets.pane import Pane
 
 
-async def test_shows_venue_and_the_four_panes() -> None:
+async def test_shows_venue_and_the_five_panes() -> None:
     app = DensityApp(parse_config({"app": {"venue": "paper", "mode": "auto"}}))
     async with app.run_test(size=(140, 36)):
         assert str(app.screen.query_one("#status-venue", Label).content) == "PAPER"
         titles = [pane.border_title for pane in app.screen.query(Pane)]
-        assert titles == ["Movers", "Signals", "Positions", "Events"]
+        assert titles == ["Movers", "Densities", "Signals", "Positions", "Events"]
 
 
 async def test_opens_and_migrates_the_database_on_start(tmp_path) -> None:

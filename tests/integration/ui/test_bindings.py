@@ -250,7 +250,7 @@ async def test_tab_cycles_the_panes_and_moves_the_focus(tmp_path) -> None:
     app, clock = engine_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await started(pilot, app, clock)
-        order = ["movers", "signals", "positions", "events"]
+        order = ["movers", "densities", "signals", "positions", "events"]
         assert app.focused is not None and app.focused.id == "movers"
         for expected in [*order[1:], "movers"]:
             await pilot.press("tab")
@@ -267,6 +267,9 @@ async def test_at_80x24_the_panes_become_tabs(tmp_path) -> None:
         assert screen.has_class("-tabs")
         shown = [p.id for p in screen.query("#panes > Pane") if p.display]
         assert shown == ["movers-pane"]
+        await pilot.press("tab")
+        shown = [p.id for p in screen.query("#panes > Pane") if p.display]
+        assert shown == ["densities-pane"]
         await pilot.press("tab")
         shown = [p.id for p in screen.query("#panes > Pane") if p.display]
         assert shown == ["signals-pane"]
