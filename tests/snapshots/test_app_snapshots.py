@@ -17,6 +17,7 @@ from densitytui.paths import theme_names
 from densitytui.ui.app import DensityApp
 from densitytui.ui.themes import THEME_VARIABLES, shipped_themes
 from densitytui.ui.widgets.ladder import Ladder, LadderFrame
+from densitytui.ui.widgets.screener import DensitiesTable
 
 MARKET_S = 20
 
@@ -29,6 +30,9 @@ async def on_market(pilot: Pilot) -> None:
     await play(pilot, app, app.held_clock, MARKET_S)
     for ladder in app.main_screen.query(Ladder):
         ladder.pull()
+    # The screener's cursor follows its wall across refreshes, so where it stands depends on
+    # which wall was first when the screen first showed them: put it on the first row.
+    app.main_screen.query_one(DensitiesTable).move_cursor(0)
     await pilot.pause()
 
 
