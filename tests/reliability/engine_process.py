@@ -120,7 +120,13 @@ async def run_headless(
     """Run `densitytui --config CONFIG ARGS...` to its end (`typed` goes to its stdin)."""
     process = await start_headless(desk, env, *args, stdin=typed is not None)
     data = typed.encode() if typed is not None else None
-    out, err = await asyncio.wait_for(process.communicate(data), timeout)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(data), timeout)
+    finally:
+        # A run that never ends (a gate that let it start) must not outlive the test.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
 
