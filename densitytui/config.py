@@ -231,6 +231,34 @@ class UiSection(Section):
     user_themes: bool = True
 
 
+class AlertsSection(Section):
+    """Which engine events alert the trader, and how (bell, desktop, Telegram)."""
+
+    bell: bool = True
+    desktop: bool = True
+    telegram: bool = False
+    telegram_api: str = "https://api.telegram.org"
+    telegram_chat_id: str = ""
+    telegram_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    on_signal: bool = True
+    on_fill: bool = True
+    on_stop: bool = True
+    on_kill_switch: bool = True
+
+    @field_validator("telegram_api")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("an http(s):// URL, e.g. https://api.telegram.org")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _chat_given(self) -> AlertsSection:
+        if self.telegram and not self.telegram_chat_id:
+            raise ValueError("telegram = true needs telegram_chat_id (the chat the bot writes to)")
+        return self
+
+
 # Keys a terminal in tmux over SSH cannot deliver reliably (ENVIRONMENT.md).
 UNUSABLE_KEYS = {"ctrl+b": "the tmux prefix", "ctrl+enter": "never arrives through tmux",
                  "escape": "delayed by tmux's escape-time; bind it with another key"}
@@ -398,6 +426,7 @@ class Config(Section):
     backtest: BacktestSection = BacktestSection()
     bybit: BybitSection = BybitSection()
     ui: UiSection = UiSection()
+    alerts: AlertsSection = AlertsSection()
     keys: KeysSection = KeysSection()
     symbols: dict[str, SymbolOverride] = Field(default_factory=dict)
 

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from densitytui.config import Config, KeysSection
 from densitytui.engine.state import EngineControl
 from densitytui.storage import Store, StoreError, open_store
+from densitytui.ui.alerts import Alerter
 from densitytui.ui.keymap import changed_keys
 from densitytui.ui.screens.confirm import ConfirmScreen
 from densitytui.ui.screens.help import HelpScreen, unlisted_bindings
@@ -82,6 +83,7 @@ class DensityApp(App[None]):
             self.register_theme(theme)
         self.theme = load_theme(config.app.theme).name
         self.main_screen = MainScreen(config)
+        self.alerter = Alerter(config.alerts, self.bell)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return THEME_VARIABLES
@@ -162,6 +164,7 @@ class DensityApp(App[None]):
         gc.unfreeze()
         if self.engine is not None:
             await self.engine.stop()
+        await self.alerter.drain()
         workers = [self._store_worker, self._engine_worker]
         for worker in workers:
             if worker is not None and not worker.is_finished:

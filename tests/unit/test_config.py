@@ -51,6 +51,8 @@ def _changed(value: Any) -> Any:
 
 
 CHOICES = {
+    "alerts.telegram_api": "http://127.0.0.1:8081",
+    "alerts.telegram_chat_id": "42",
     "app.venue": "paper",
     "app.mode": "auto",
     "app.theme": "light",
@@ -99,6 +101,8 @@ def test_every_key_round_trips(key: str, tmp_path: Path) -> None:
     if key == "tape.velocity_short_s":
         value = 5.0
     raw = {section: {name: value}}
+    if key == "alerts.telegram":
+        raw["alerts"]["telegram_chat_id"] = "42"
     config = parse_config(raw)
     dumped = config.model_dump(mode="json")
     path = tmp_path / "config.toml"
@@ -141,7 +145,7 @@ def test_every_strategy_section_can_be_overridden(section: str) -> None:
         ({"density": {"side_share_pct": 150}}, "density.side_share_pct = 150: Input should be less than or equal to 100"),
         ({"risk": {"max_positions": "ten"}}, "risk.max_positions = 'ten': Input should be a valid integer"),
         ({"density": {"min_notional": 1}}, "density.min_notional: unknown key; allowed here: auto_turnover_fraction,"),
-        ({"densty": {}}, "densty: unknown key; allowed here: app, backtest, bybit, density,"),
+        ({"densty": {}}, "densty: unknown key; allowed here: alerts, app, backtest, bybit, density,"),
         ({"storage": {"url": "mysql://x"}}, "storage.url = 'mysql://x': allowed: empty"),
         ({"tape": {"velocity_short_s": 20}}, "tape: velocity_short_s (20.0) must be shorter than velocity_long_s (15.0)"),
         ({"symbols": {"BTCUSDT": {"density": {"min_notional_usdt": 0}}}}, "symbols.BTCUSDT.density.min_notional_usdt = 0: Input should be greater than 0"),

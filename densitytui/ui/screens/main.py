@@ -304,6 +304,7 @@ class MainScreen(Screen[None]):
         seq, events = engine.events_since(self.query_one(EventsLog).seq)
         if events:
             self.query_one(EventsLog).append_events(seq, events)
+            self.density_app.alerter.handle(events)
         if snapshot is self.snapshot:
             return
         self.snapshot = snapshot
