@@ -38,7 +38,7 @@ from densitytui.engine.rules import RulesBySymbol
 from densitytui.engine.safety import Safety
 from densitytui.engine.state import EngineSnapshot
 from densitytui.engine.tasks import EngineTasks
-from densitytui.engine.view import engine_status, mover_rows, pending_signal
+from densitytui.engine.view import cannot_trade, engine_status, mover_rows, pending_signal
 from densitytui.market.engine import MarketEngine
 from densitytui.model import (
     AppEvent,
@@ -350,12 +350,16 @@ class TradingEngine:
         now = self.clock_ms()
         self._snapshot_version += 1
         last_price = self.feed.last_price
+        balance = self.balance
         return EngineSnapshot(
             version=self._snapshot_version,
             status=engine_status(self, now),
             movers=mover_rows(self.movers, self.trades, self.market, self.feed),
             signals=tuple(
-                pending_signal(s, self.market, last_price.get(s.symbol))
+                pending_signal(
+                    s, self.market, last_price.get(s.symbol),
+                    cannot_trade(s, self.instruments.get(s.symbol), balance, self.gate.rules),
+                )
                 for s in self.signals.values()
             ),
             positions=tuple(trade.position for trade in self.trades.values()),

@@ -56,6 +56,9 @@ class PendingSignal:
     density_erosion: float
     # Distance from the current price to the entry, in %.
     distance_pct: float
+    # Why the default size can never trade it (the instrument's minimum order beyond the
+    # exposure cap), short enough for a table cell; "" when it can be traded.
+    cannot_trade: str = ""
 
 
 @dataclass(slots=True, frozen=True)

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from densitytui.engine.state import EngineStatus, FeedState, MoverRow, PendingSignal
-from densitytui.model import Signal
+from densitytui.model import Balance, Instrument, Signal
+from densitytui.strategy.checks import RiskRules, size_entry
+from densitytui.strategy.grid import ceil_to_step
 
 if TYPE_CHECKING:
     from densitytui.engine.engine import TradingEngine
@@ -63,7 +65,28 @@ def mover_rows(
     return tuple(rows)
 
 
-def pending_signal(signal: Signal, market: MarketEngine, last_price: float | None) -> PendingSignal:
+def cannot_trade(
+    signal: Signal, instrument: Instrument | None, balance: Balance | None, rules: RiskRules,
+) -> str:
+    """`min 62>cap 50`: the instrument's smallest order in USDT beyond what one position may
+    hold, when sizing refuses it (the entry check would; the trader sees it before asking)."""
+    if instrument is None or balance is None or signal.entry_price <= 0:
+        return ""
+    qty, _ = size_entry(signal, balance, instrument, rules)
+    if qty > 0:
+        return ""
+    price = signal.entry_price
+    step = instrument.qty_step
+    minimum = max(
+        ceil_to_step(instrument.min_qty, step), ceil_to_step(instrument.min_notional / price, step)
+    )
+    cap = rules.max_position_exposure * balance.equity
+    return f"min {minimum * price:.0f}>cap {cap:.0f}"
+
+
+def pending_signal(
+    signal: Signal, market: MarketEngine, last_price: float | None, why_not: str = "",
+) -> PendingSignal:
     density = next(
         (d for d in market.densities(signal.symbol) if d.id == signal.density_id), None,
     )
@@ -74,6 +97,7 @@ def pending_signal(signal: Signal, market: MarketEngine, last_price: float | Non
         density_notional=density.notional if density else 0.0,
         density_erosion=density.erosion if density else 0.0,
         distance_pct=abs(signal.entry_price - last) / last * 100 if last else 0.0,
+        cannot_trade=why_not,
     )
 
 

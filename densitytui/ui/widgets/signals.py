@@ -44,7 +44,9 @@ def signal_cells(
         f"{pending.distance_pct:.2f}%",
         density,
         f"{pending.density_erosion * 100:.0f}%",
-        time_left_bar(pending.expires_at - now_ms, signal.ttl_ms),
+        # A signal the default size can never trade says why instead of counting down.
+        Text(pending.cannot_trade, style=f"bold {palette['down']}") if pending.cannot_trade
+        else time_left_bar(pending.expires_at - now_ms, signal.ttl_ms),
     )
 
 
