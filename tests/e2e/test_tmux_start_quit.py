@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -49,7 +52,9 @@ class Tmux:
         return self.run("capture-pane", "-p", "-t", self.session)
 
 
-def _start(tmp_path: Path, size: tuple[int, int], arguments: str = "") -> Tmux:
+def _start(
+    tmp_path: Path, size: tuple[int, int], arguments: str = "", environment: str = "",
+) -> Tmux:
     session = f"densitytui-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "home"
     home.mkdir()
@@ -57,7 +62,7 @@ def _start(tmp_path: Path, size: tuple[int, int], arguments: str = "") -> Tmux:
     command = (
         # The test runner may export COLUMNS/LINES (80x24), which would override the pane's size.
         f"unset COLUMNS LINES; cd {tmp_path} && HOME={home} XDG_CONFIG_HOME={home}/.config "
-        f"XDG_DATA_HOME={home}/.local/share XDG_STATE_HOME={home}/.local/state "
+        f"XDG_DATA_HOME={home}/.local/share XDG_STATE_HOME={home}/.local/state {environment} "
         f"{EXECUTABLE} {arguments}; echo $? > {done}; sleep 60"
     )
     server = Tmux(session, home, done)
@@ -127,19 +132,59 @@ seed = 2
 [sim]
 symbols = ["XRPUSDT", "DOGEUSDT", "SUIUSDT"]
 speed = 1.0
+[alerts]
+bell = false
+desktop = false
+telegram = true
+telegram_api = "{api}"
+telegram_chat_id = "42"
 """
 
 
+class _FakeTelegram(BaseHTTPRequestHandler):
+    """sendMessage of the Bot API, answered as Telegram does; the server keeps the bodies."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.received.append((self.path, body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true, "result": {"message_id": 1}}')
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def telegram() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeTelegram)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
 def test_a_signal_is_confirmed_then_close_all_flattens(
-    tmp_path: Path, tmux_sessions: list[Tmux]
+    tmp_path: Path, tmux_sessions: list[Tmux], telegram: ThreadingHTTPServer,
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG)
-    tmux = _start(tmp_path, (120, 40), f"--config {config} --seed 2")
+    config.write_text(CONFIG.format(api=f"http://127.0.0.1:{telegram.server_address[1]}"))
+    tmux = _start(tmp_path, (120, 40), f"--config {config} --seed 2",
+                  environment="TELEGRAM_BOT_TOKEN=1:e2e NO_PROXY=127.0.0.1")
     tmux_sessions.append(tmux)
     _wait_for(lambda: "feed live" in tmux.screen(), "the simulated market streaming", shown=tmux)
     _wait_for(lambda: bool(_pane_rows(tmux.screen(), "Signals")), "a pending signal", 60, tmux)
     assert _pane_rows(tmux.screen(), "Positions") == []
+    # The new signal's alert reached the (fake) Telegram Bot API.
+    received = telegram.received  # type: ignore[attr-defined]
+    _wait_for(lambda: bool(received), "the signal's alert at the fake Telegram", shown=tmux)
+    path, body = received[0]
+    assert path == "/bot1:e2e/sendMessage" and body["chat_id"] == "42"
+    assert body["text"].startswith("densitytui signal: ")
     # Movers has the focus: Enter opens its symbol on the ladder and trades nothing.
     tmux.run("send-keys", "-t", tmux.session, "Enter")
     _wait_for(lambda: "on the ladder" in tmux.screen(), "the symbol opened by Enter", shown=tmux)
