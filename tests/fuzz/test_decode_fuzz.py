@@ -18,6 +18,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_paths import paths, replaced
 
 from densitytui.market.decode import (
     BookMessage,
@@ -68,25 +69,6 @@ def _dumps(frame: Any) -> bytes:
     return json.dumps(frame, separators=(",", ":")).encode()
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside a frame (dict keys and list indices)."""
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.extend(_paths(item, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.extend(_paths(item, (*prefix, index)))
-    return found
-
-
-def _replaced(frame: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    copy = json.loads(json.dumps(frame))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return copy
 
 
 def _decoded_or_malformed(raw: bytes | str) -> object:
@@ -100,8 +82,8 @@ def _decoded_or_malformed(raw: bytes | str) -> object:
 @st.composite
 def mutated(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> bytes:
     frame = REAL[draw(st.sampled_from(sorted(REAL)))]
-    path = draw(st.sampled_from(_paths(frame)))
-    return _dumps(_replaced(frame, path, draw(values)))
+    path = draw(st.sampled_from(paths(frame)))
+    return _dumps(replaced(frame, path, draw(values)))
 
 
 @FUZZ
@@ -136,11 +118,11 @@ def test_a_symbol_that_is_not_the_topics_is_rejected(kind: str, other: str) -> N
     if other == symbol:
         return
     if kind == "trade":
-        frame = _replaced(frame, ("data", 0, "s"), other)
+        frame = replaced(frame, ("data", 0, "s"), other)
     elif kind == "tickers":
-        frame = _replaced(frame, ("data", "symbol"), other)
+        frame = replaced(frame, ("data", "symbol"), other)
     else:
-        frame = _replaced(frame, ("data", "s"), other)
+        frame = replaced(frame, ("data", "s"), other)
     outcome = _decoded_or_malformed(_dumps(frame))
     assert isinstance(outcome, DecodeError), outcome
     assert "topic" in outcome.reason

@@ -25,6 +25,7 @@ from fake_bybit.http import HttpRequest, HttpResponse, HttpServer
 from fuzz_tally import EXAMPLES, Tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_paths import REMOVED, paths, replaced
 
 from densitytui.credentials import Credentials
 from densitytui.market.decode import (
@@ -102,38 +103,16 @@ bad_numbers = st.sampled_from([
     "NaN", "nan", "inf", "-inf", "Infinity", "1e999", "-1", "-0.5", "0", "", "1e-400", " 1",
     "1" * 400, "0x10", "1,5", math.nan, math.inf, -1, 10**30,
 ])
-REMOVED = object()
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.extend(_paths(item, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.extend(_paths(item, (*prefix, index)))
-    return found
-
-
-def _replaced(answer: Any, path: tuple[Any, ...], value: Any) -> Any:
-    copy = json.loads(json.dumps(answer))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    if value is REMOVED:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return copy
 
 
 @st.composite
 def mutated(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> tuple[str, Any]:
     target = draw(st.sampled_from(sorted(TARGETS)))
     answer = ANSWERS[target]
-    path = draw(st.sampled_from(_paths(answer)))
-    return target, _replaced(answer, path, draw(values))
+    path = draw(st.sampled_from(paths(answer)))
+    return target, replaced(answer, path, draw(values))
 
 
 def _numbers(value: Any, name: str = "") -> Iterator[tuple[str, float]]:
@@ -208,7 +187,7 @@ def test_a_missing_field_is_decoded_with_its_default_or_refused(case: tuple[str,
 def test_each_case_the_fuzzing_found_is_refused(target: str, path: tuple[Any, ...],
                                                 value: Any) -> None:
     with pytest.raises(DecodeError):
-        TARGETS[target][1](_replaced(ANSWERS[target], path, value))
+        TARGETS[target][1](replaced(ANSWERS[target], path, value))
 
 
 # ---- the whole client on loopback: pybit's parsing, the envelope, our typed errors
